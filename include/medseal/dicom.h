@@ -86,6 +86,9 @@ struct ms_dict_entry {
 /** Entry for a tag, or NULL (private tags, unknown tags). Group lengths
  * (gggg,0000) and private creators (gggg,00xx odd gggg) get synthetic entries. */
 const struct ms_dict_entry *ms_dict_find(uint32_t tag);
+/** VR of private element tag (gggg,xxee) whose Private Creator (gggg,00xx)
+ * holds creator, from the private dictionary; MS_VR_NONE when unknown. */
+ms_vr ms_dict_private_vr(const char *creator, uint32_t tag);
 /** Entry for a keyword ("PatientName"), or NULL. */
 const struct ms_dict_entry *ms_dict_find_keyword(const char *keyword);
 /** Parse "PatientName", "(0010,0010)", "0010,0010" or "00100010" into a tag.

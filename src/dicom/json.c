@@ -174,15 +174,34 @@ static void put_numbers(struct json *j, const struct ms_element *el)
     msi_out_put(&j->out, "]", 1);
 }
 
-static void put_base64(struct json *j, const uint8_t *p, uint64_t len)
+/* Base64 of a stream of chunks: up to two bytes carry over between calls. */
+struct b64 {
+    uint8_t carry[3];
+    size_t ncarry;
+};
+
+static void put_base64(struct json *j, struct b64 *b, const uint8_t *p, uint64_t len, bool last)
 {
     unsigned char enc[4 * 1024 + 4];
-    while (len > 0) {
-        size_t n = len > 3 * 1024 ? 3 * 1024 : (size_t)len;
-        int m = EVP_EncodeBlock(enc, p, (int)n);
-        msi_out_put(&j->out, enc, (size_t)m);
-        p += n;
-        len -= n;
+    uint8_t chunk[3 * 1024];
+
+    while (len > 0 || (last && b->ncarry)) {
+        size_t n = b->ncarry;
+        memcpy(chunk, b->carry, n);
+        while (n < sizeof chunk && len > 0) {
+            size_t take = sizeof chunk - n < len ? sizeof chunk - n : (size_t)len;
+            memcpy(chunk + n, p, take);
+            n += take;
+            p += take;
+            len -= take;
+        }
+        b->ncarry = last && len == 0 ? 0 : n % 3;
+        memcpy(b->carry, chunk + n - b->ncarry, b->ncarry);
+        n -= b->ncarry;
+        if (n)
+            msi_out_put(&j->out, enc, (size_t)EVP_EncodeBlock(enc, chunk, (int)n));
+        if (n == 0 && len == 0)
+            break;
     }
 }
 
@@ -204,12 +223,14 @@ static void put_binary(struct json *j, const struct ms_element *el)
     if (total == 0 && !(el->flags & MSI_EL_ENCAP))
         return;
     msi_out_str(&j->out, ",\"InlineBinary\":\"");
+    struct b64 b = {{0}, 0};
     if (el->flags & MSI_EL_ENCAP) {
         /* encapsulated: the fragments concatenated, as one stream */
         for (uint32_t i = 0; i < el->nfrags; i++)
-            put_base64(j, el->frags[i].data, el->frags[i].len);
+            put_base64(j, &b, el->frags[i].data, el->frags[i].len, false);
+        put_base64(j, &b, NULL, 0, true);
     } else {
-        put_base64(j, el->value, el->length);
+        put_base64(j, &b, el->value, el->length, true);
     }
     msi_out_put(&j->out, "\"", 1);
 }

@@ -126,7 +126,7 @@ static void put_value(struct writer *w, const struct ms_element *el)
     unsigned size = ms_vr_binary_size((ms_vr)el->vr);
     uint8_t pad = ms_vr_padding((ms_vr)el->vr);
 
-    if (w->big_endian && size > 1 && el->vr != MS_VR_UN && !(el->flags & MSI_EL_FROM_UN)) {
+    if (w->big_endian && size > 1 && el->vr != MS_VR_UN) {
         uint8_t chunk[4096];
         uint64_t done = 0;
         if (el->vr == MS_VR_AT)
