@@ -354,13 +354,31 @@ static void test_malformed(void)
         ms_file_destroy(f);
     }
 
-    /* sequence item longer than the sequence */
+    /* sequence holding an element where an item must be */
     n = part10_head(buf);
     n += put_el(buf + n, 0x0008, 0x1140, "SQ", 16);
-    n += put_el(buf + n, 0xFFFE, 0xE000, NULL, 4000);
-    memset(buf + n, 0, 8);
+    n += put_el(buf + n, 0x0008, 0x1150, "UI", 8);
+    memcpy(buf + n, "1.2.3.4", 8);
     n += 8;
     CHECK_INT(parse(buf, n, &err), MS_EMALFORMED);
+    CHECK(strstr(err.msg, "where an item was expected") != NULL);
+
+    { /* item longer than the data left: cut there with a warning (as DCMTK, pydicom) */
+        struct ms_file *f = NULL;
+        struct ms_read_options ro = {0};
+        int warnings = 0;
+        n = part10_head(buf);
+        n += put_el(buf + n, 0x0008, 0x1140, "SQ", 20);
+        n += put_el(buf + n, 0xFFFE, 0xE000, NULL, 4000);
+        n += put_el(buf + n, 0x0008, 0x1150, "UI", 4);
+        memcpy(buf + n, "1.2", 4);
+        n += 4;
+        ro.warn = count_warning;
+        ro.warn_ctx = &warnings;
+        CHECK_INT(ms_file_read_memory(&f, buf, n, &ro, &err), MS_OK);
+        CHECK_INT(warnings, 1);
+        ms_file_destroy(f);
+    }
 
     /* undefined-length sequence without a delimiter */
     n = part10_head(buf);
