@@ -199,3 +199,87 @@ ms_status ms_pixel_frame_real(const struct ms_pixel_info *info, uint32_t frame, 
                                                    (uint32_t)(i % info->columns), 0) + b);
     return MS_OK;
 }
+
+/* ---- encapsulated frames ------------------------------------------------------------ */
+
+/* Fragment (1-based) whose item starts at byte offset off from the first
+ * fragment after the Basic Offset Table; 0 when none does. */
+static uint32_t fragment_at(const struct ms_element *px, uint64_t off)
+{
+    uint64_t pos = 0;
+    size_t n = ms_element_fragment_count(px);
+    for (size_t i = 1; i < n; i++) {
+        const uint8_t *data;
+        uint64_t len;
+        if (pos == off)
+            return (uint32_t)i;
+        if (pos > off || !ms_element_fragment(px, i, &data, &len))
+            return 0;
+        pos += 8 + len + (len & 1);
+    }
+    return 0;
+}
+
+/* Frames from a table of nframes little-endian offsets of width bytes. */
+static ms_status frames_from_offsets(const struct ms_element *px, struct ms_encap_frame *frames,
+                                     uint32_t nframes, const uint8_t *table, unsigned width,
+                                     struct ms_error *err)
+{
+    uint32_t nfrags = (uint32_t)ms_element_fragment_count(px) - 1;
+    for (uint32_t f = 0; f < nframes; f++) {
+        uint64_t off = width == 8 ? msi_rd64le(table + 8 * (uint64_t)f)
+                                  : msi_rd32le(table + 4 * (uint64_t)f);
+        uint32_t first = fragment_at(px, off);
+        if (first == 0 || (f && first <= frames[f - 1].first_fragment))
+            return ms_error_set(err, MS_EMALFORMED,
+                                "offset table entry %u (%llu) does not start a fragment", f,
+                                (unsigned long long)off);
+        frames[f].first_fragment = first;
+        if (f)
+            frames[f - 1].fragment_count = first - frames[f - 1].first_fragment;
+    }
+    frames[nframes - 1].fragment_count = nfrags + 1 - frames[nframes - 1].first_fragment;
+    return MS_OK;
+}
+
+ms_status ms_encap_frames(const struct ms_dataset *ds, struct ms_encap_frame *frames,
+                          uint32_t nframes, struct ms_error *err)
+{
+    const struct ms_element *px = ms_dataset_get(ds, MS_TAG_PIXEL_DATA);
+    const struct ms_element *eot = ms_dataset_get(ds, MS_TAG(0x7FE0, 0x0001));
+    const uint8_t *bot;
+    uint64_t bot_len;
+    uint32_t nfrags;
+
+    if (!px || !ms_element_is_encapsulated(px) || ms_element_fragment_count(px) == 0)
+        return ms_error_set(err, MS_ENOTFOUND, "no encapsulated Pixel Data");
+    nfrags = (uint32_t)ms_element_fragment_count(px) - 1;
+    if (nframes == 0 || nfrags < nframes)
+        return ms_error_set(err, MS_EMALFORMED, "%u fragment(s) cannot hold %u frame(s)", nfrags,
+                            nframes);
+    if (eot && ms_element_value(eot)) {
+        if (ms_element_length(eot) != (uint64_t)nframes * 8)
+            return ms_error_set(err, MS_EMALFORMED,
+                                "Extended Offset Table has %llu bytes for %u frames",
+                                (unsigned long long)ms_element_length(eot), nframes);
+        return frames_from_offsets(px, frames, nframes, ms_element_value(eot), 8, err);
+    }
+    ms_element_fragment(px, 0, &bot, &bot_len);
+    if (bot_len) {
+        if (bot_len != (uint64_t)nframes * 4)
+            return ms_error_set(err, MS_EMALFORMED,
+                                "Basic Offset Table has %llu bytes for %u frames",
+                                (unsigned long long)bot_len, nframes);
+        return frames_from_offsets(px, frames, nframes, bot, 4, err);
+    }
+    if (nframes == 1) {
+        frames[0] = (struct ms_encap_frame){1, nfrags};
+        return MS_OK;
+    }
+    if (nfrags != nframes)
+        return ms_error_set(err, MS_EUNSUPPORTED,
+                            "%u fragments for %u frames and no offset table", nfrags, nframes);
+    for (uint32_t f = 0; f < nframes; f++)
+        frames[f] = (struct ms_encap_frame){f + 1, 1};
+    return MS_OK;
+}

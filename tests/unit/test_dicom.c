@@ -437,6 +437,67 @@ static void test_malformed(void)
     CHECK_INT(parse(buf, n + 3, &err), MS_OK);
 }
 
+/* Encapsulated pixel data with a Basic Offset Table of two frames. */
+static size_t encap_file(uint8_t *buf, uint32_t second_offset, bool with_bot, int nfrags)
+{
+    size_t n = part10_head(buf);
+    n += put_el(buf + n, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
+    n += put_el(buf + n, 0xFFFE, 0xE000, NULL, with_bot ? 8 : 0);
+    if (with_bot) {
+        memset(buf + n, 0, 8);
+        memcpy(buf + n + 4, &second_offset, 4);
+        n += 8;
+    }
+    for (int i = 0; i < nfrags; i++) {
+        n += put_el(buf + n, 0xFFFE, 0xE000, NULL, 4);
+        memcpy(buf + n, "\xFF\xD8\xFF\xD9", 4);
+        n += 4;
+    }
+    n += put_el(buf + n, 0xFFFE, 0xE0DD, NULL, 0);
+    return n;
+}
+
+static ms_status frames_of(const uint8_t *buf, size_t n, uint32_t nframes,
+                           struct ms_encap_frame *fr)
+{
+    struct ms_file *f = NULL;
+    struct ms_error err = {0};
+    ms_status st = ms_file_read_memory(&f, buf, n, NULL, &err);
+    if (st == MS_OK)
+        st = ms_encap_frames(ms_file_dataset(f), fr, nframes, &err);
+    ms_file_destroy(f);
+    return st;
+}
+
+static void test_encapsulated(void)
+{
+    static uint8_t buf[4096];
+    struct ms_encap_frame fr[3];
+    size_t n;
+
+    n = encap_file(buf, 24, true, 3); /* frame 2 starts at fragment 3 */
+    CHECK_INT(frames_of(buf, n, 2, fr), MS_OK);
+    CHECK_INT(fr[0].first_fragment, 1);
+    CHECK_INT(fr[0].fragment_count, 2);
+    CHECK_INT(fr[1].first_fragment, 3);
+    CHECK_INT(fr[1].fragment_count, 1);
+    n = encap_file(buf, 0, false, 2); /* no BOT: one fragment per frame */
+    CHECK_INT(frames_of(buf, n, 2, fr), MS_OK);
+    CHECK_INT(fr[1].first_fragment, 2);
+    CHECK_INT(frames_of(buf, n, 1, fr), MS_OK);
+    CHECK_INT(fr[0].fragment_count, 2);
+    /* negatives */
+    n = encap_file(buf, 5, true, 3); /* offset inside a fragment */
+    CHECK_INT(frames_of(buf, n, 2, fr), MS_EMALFORMED);
+    n = encap_file(buf, 0, true, 3); /* offsets not increasing */
+    CHECK_INT(frames_of(buf, n, 2, fr), MS_EMALFORMED);
+    n = encap_file(buf, 12, true, 3); /* BOT size does not match 3 frames */
+    CHECK_INT(frames_of(buf, n, 3, fr), MS_EMALFORMED);
+    n = encap_file(buf, 0, false, 3); /* 3 fragments, 2 frames, no table */
+    CHECK_INT(frames_of(buf, n, 2, fr), MS_EUNSUPPORTED);
+    CHECK_INT(frames_of(buf, n, 4, fr), MS_EMALFORMED);
+}
+
 static void test_dictionary(void)
 {
     const struct ms_dict_entry *d = ms_dict_find(MS_TAG(0x0010, 0x0010));
@@ -468,5 +529,6 @@ int main(void)
     test_build_from_scratch();
     test_malformed();
     test_dictionary();
+    test_encapsulated();
     return check_done();
 }
