@@ -154,49 +154,86 @@ static ms_status check_frame(const struct ms_pixel_info *info, uint32_t frame,
     return MS_OK;
 }
 
-/* Fast paths for the common 16-bit cases; the generic path otherwise. */
+/* Decoding of stored values with the shift, mask and sign of one image,
+ * written so that the loops below vectorise. */
+struct decoder {
+    unsigned shift, bits;
+    uint32_t mask;
+    bool is_signed;
+};
+
+static struct decoder decoder_of(const struct ms_pixel_info *info)
+{
+    struct decoder d;
+    d.shift = info->high_bit + 1u - info->bits_stored;
+    d.bits = info->bits_stored;
+    d.mask = d.bits >= 32 ? 0xFFFFFFFFu : (1u << d.bits) - 1u;
+    d.is_signed = info->pixel_representation != 0;
+    return d;
+}
+
+static inline int32_t decode(const struct decoder *d, uint32_t raw)
+{
+    uint32_t v = (raw >> d->shift) & d->mask;
+    if (d->is_signed && d->bits < 32)
+        return (int32_t)(v << (32 - d->bits)) >> (32 - d->bits);
+    return (int32_t)v;
+}
+
+/* Stored values of frame f as int32 into out, for 8/16/32 bits allocated. */
+static void frame_values(const struct ms_pixel_info *info, uint32_t frame, int32_t *out)
+{
+    uint64_t n = (uint64_t)info->rows * info->columns;
+    struct decoder d = decoder_of(info);
+    const uint8_t *p = info->data + (uint64_t)frame * info->frame_bytes;
+
+    switch (info->bits_allocated) {
+    case 8:
+        for (uint64_t i = 0; i < n; i++)
+            out[i] = decode(&d, p[i]);
+        break;
+    case 16:
+        for (uint64_t i = 0; i < n; i++)
+            out[i] = decode(&d, (uint32_t)p[2 * i] | ((uint32_t)p[2 * i + 1] << 8));
+        break;
+    case 32:
+        for (uint64_t i = 0; i < n; i++)
+            out[i] = decode(&d, msi_rd32le(p + 4 * i));
+        break;
+    default: /* 1 bit: frames may start inside a byte */
+        for (uint64_t i = 0; i < n; i++)
+            out[i] = ms_pixel_stored_value(info, frame, (uint32_t)(i / info->columns),
+                                           (uint32_t)(i % info->columns), 0);
+        break;
+    }
+}
+
 ms_status ms_pixel_frame_stored(const struct ms_pixel_info *info, uint32_t frame, int32_t *out,
                                 struct ms_error *err)
 {
-    uint64_t n = (uint64_t)info->rows * info->columns;
     ms_status st = check_frame(info, frame, err);
-
-    if (st != MS_OK)
-        return st;
-    if (info->bits_allocated == 16 && info->high_bit + 1u == info->bits_stored) {
-        const uint8_t *p = info->data + (uint64_t)frame * n * 2;
-        for (uint64_t i = 0; i < n; i++)
-            out[i] = stored(info, msi_rd16le(p + 2 * i));
-        return MS_OK;
-    }
-    for (uint64_t i = 0; i < n; i++)
-        out[i] = ms_pixel_stored_value(info, frame, (uint32_t)(i / info->columns),
-                                       (uint32_t)(i % info->columns), 0);
-    return MS_OK;
+    if (st == MS_OK)
+        frame_values(info, frame, out);
+    return st;
 }
 
 ms_status ms_pixel_frame_real(const struct ms_pixel_info *info, uint32_t frame, float *out,
                               struct ms_error *err)
 {
     uint64_t n = (uint64_t)info->rows * info->columns;
-    double m = info->rescale_slope, b = info->rescale_intercept;
+    float m = (float)info->rescale_slope, b = (float)info->rescale_intercept;
     ms_status st = check_frame(info, frame, err);
 
     if (st != MS_OK)
         return st;
-    if (info->bits_allocated == 16 && info->bits_stored == 16) {
-        const uint8_t *p = info->data + (uint64_t)frame * n * 2;
-        if (info->pixel_representation)
-            for (uint64_t i = 0; i < n; i++)
-                out[i] = (float)(m * (int16_t)msi_rd16le(p + 2 * i) + b);
-        else
-            for (uint64_t i = 0; i < n; i++)
-                out[i] = (float)(m * msi_rd16le(p + 2 * i) + b);
-        return MS_OK;
+    /* decode in place: an int32 and a float have the same size */
+    _Static_assert(sizeof(int32_t) == sizeof(float), "int32 and float differ in size");
+    frame_values(info, frame, (int32_t *)(void *)out);
+    for (uint64_t i = 0; i < n; i++) {
+        int32_t v;
+        memcpy(&v, &out[i], sizeof v);
+        out[i] = m * (float)v + b;
     }
-    for (uint64_t i = 0; i < n; i++)
-        out[i] = (float)(m * ms_pixel_stored_value(info, frame, (uint32_t)(i / info->columns),
-                                                   (uint32_t)(i % info->columns), 0) + b);
     return MS_OK;
 }
 
