@@ -569,6 +569,8 @@ static ms_status choose_syntax(struct reader *r, struct ms_file *f)
     if (r->size - r->pos >= 8) {
         bool gex = ex, gbe = be;
         guess_encoding(r, r->pos, &gex, &gbe);
+        if (ts) /* a known syntax decides the byte order, as in pydicom and DCMTK */
+            gbe = be;
         if (ts && (gex != ex || gbe != be))
             warn(r, r->pos, "transfer syntax says %s VR %s endian, the data is %s VR %s endian",
                  ex ? "explicit" : "implicit", be ? "big" : "little",

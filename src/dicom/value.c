@@ -94,7 +94,8 @@ static bool binary_number(const struct ms_element *el, size_t idx, double *d, in
     const uint8_t *p;
     uint64_t off;
 
-    if (!el->value || size == 0 || !msi_mul_u64(idx, size, &off) || off + size > el->length)
+    if (!el->value || size == 0 || !msi_mul_u64(idx, size, &off) || off >= el->length ||
+        size > el->length - off)
         return false;
     p = el->value + off;
     *is_int = true;

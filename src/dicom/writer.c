@@ -204,6 +204,10 @@ static ms_status write_sequence(struct writer *w, const struct ms_element *el)
 static ms_status write_fragments(struct writer *w, const struct ms_element *el)
 {
     uint8_t zero = 0;
+    if (!w->explicit_vr && el->tag != MS_TAG_PIXEL_DATA) /* a reader would take it for UN SQ */
+        return ms_error_set(w->err, MS_EUNSUPPORTED,
+                            "(%04X,%04X): fragments other than Pixel Data need an explicit VR",
+                            TAG_ARGS(el->tag));
     put_header(w, el->tag, el->vr == MS_VR_OW ? MS_VR_OW : MS_VR_OB, MS_UNDEFINED_LENGTH);
     for (uint32_t i = 0; i < el->nfrags; i++) {
         put_tag(w, MS_TAG_ITEM);
