@@ -38,17 +38,18 @@ medseal=$root/$bdir/medseal
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# The pixel reader links the static library; it needs src/dicom/pixel.c.
+# The pixel reader links the static library (-O3 as the Release library).
 mkdir -p bench/work
 pixel_hu=$root/bench/work/pixel_hu
 # shellcheck disable=SC2046
-if cc -O2 -std=c11 -Wall -Wextra -Iinclude bench/pixel_hu.c "$bdir/libmedseal.a" \
+if cc -O3 -std=c11 -Wall -Wextra -Iinclude bench/pixel_hu.c "$bdir/libmedseal.a" \
       $(pkg-config --libs openssl zlib libpng libsodium json-c) -lpthread -lm \
       -o "$pixel_hu" 2>"$tmp/cc.log"; then
     have_pixel=1
 else
     have_pixel=0
-    echo "dump.sh: bench/pixel_hu.c does not link yet (ms_pixel_* missing?): pixel rows skipped" >&2
+    echo "dump.sh: bench/pixel_hu.c does not build (ms_pixel_* missing?): pixel rows skipped" >&2
+    head -n 5 "$tmp/cc.log" >&2
 fi
 
 # Cases: name|command (run by bash with FILES... appended, stdout to /dev/null).
@@ -62,7 +63,8 @@ cases=(
 )
 if [ "$have_pixel" = 1 ]; then
     cases+=("pixel_hu (HU, ms_pixel_frame_real)|$pixel_hu"
-            "pixel_hu --raw (stored words)|$pixel_hu --raw")
+            "pixel_hu --raw (map + sum stored words)|$pixel_hu --raw"
+            "pixel_hu --ref (HU, loop in bench)|$pixel_hu --ref")
 fi
 ncases=${#cases[@]}
 
@@ -118,7 +120,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
     echo "- command: \`$invocation\` (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
     echo "- machine: $(nproc) cores, $cpu, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
     echo "- input: $nfiles files, $((bytes / 1048576)) MiB ($series)"
-    echo "- peers: $(dcmdump --version 2>/dev/null | head -n 1 | sed 's/ *\$$//'), pydicom $($py -c 'import pydicom; print(pydicom.__version__)'), Python $($py -c 'import platform; print(platform.python_version())')"
+    echo "- peers: $(dcmdump --version 2>/dev/null | head -n 1 | tr -d '$' | sed 's/^dcmtk: *//; s/ *$//'), pydicom $($py -c 'import pydicom; print(pydicom.__version__)'), Python $($py -c 'import platform; print(platform.python_version())')"
     echo "- method: every case is one process given all $nfiles files, stdout to /dev/null, warm page cache;"
     echo "  wall = best of $runs interleaved runs (after one warm-up), peak RSS = max over runs (/usr/bin/time %M)"
     [ -n "${hu_check:-}" ] && echo "- pixel_hu check: $hu_check"
