@@ -22,7 +22,7 @@ runs=${RUNS:-5}
 results=${RESULTS:-$root/bench/RESULTS.md}
 bdir=${MEDSEAL_BUILD:-build}
 py=/usr/bin/python3
-invocation="bench/dump.sh${1:+ $1}${RUNS:+ (RUNS=$RUNS)}"
+invocation="${RUNS:+RUNS=$RUNS }bench/dump.sh${1:+ $1}"
 
 [ -x /usr/bin/time ] || { echo "dump.sh: /usr/bin/time missing (tools/install-deps.sh)" >&2; exit 5; }
 command -v dcmdump >/dev/null || { echo "dump.sh: dcmdump missing (tools/install-deps.sh)" >&2; exit 5; }
@@ -155,7 +155,19 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 
 cat "$tmp/table"
 if [ "$results" != "-" ]; then
-    [ -f "$results" ] || printf '# Benchmark results\n\nAppended by the scripts in bench/; newest last. Benchmarks are not tests.\n' >"$results"
+    [ -f "$results" ] || cat >"$results" <<'EOF'
+# Benchmark results
+
+Appended by the scripts in bench/, newest last. Benchmarks are not tests: figures only.
+
+dump.sh cases (each one process given every file of the series):
+- `medseal dump` / `--no-pixels`: the text listing; Pixel Data stays in the file mapping.
+- `dcmdump -q`: DCMTK, lazy (large values are not loaded).
+- pydicom: `bench/pydicom_dump.py` (dcmread + `len(ds.PixelData)`), and `--str` (also str(ds)).
+- `pixel_hu`: ms_file_read + ms_pixel_info_get + ms_pixel_frame_real into float HU, summed;
+  `--raw` sums the stored words only (the cost of reading through the mapping);
+  `--ref` converts with a straight loop in the benchmark (what a specialised path could cost).
+EOF
     cat "$tmp/table" >>"$results"
     echo "dump.sh: appended to ${results#"$root"/}" >&2
 fi
