@@ -123,6 +123,7 @@ struct ms_dataset {
     struct ms_dataset *parent;
     const char *charset;       /* own (0008,0005) or the parent's; never NULL */
     uint64_t offset;
+    uint64_t length;           /* item length as encoded in the input */
 };
 
 struct ms_file {

@@ -273,6 +273,7 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
             break;
         }
         item->offset = at(r, h.offset);
+        item->length = h.length;
         if (h.length == MS_UNDEFINED_LENGTH) {
             item->undef = true;
         } else if (h.length > limit - r->pos) {
