@@ -335,35 +335,42 @@ static size_t step_iso2022(struct dec *d, const uint8_t *p, size_t left)
 
 /* ---- stand-alone multi-byte schemes ---------------------------------------- */
 
+/* Length after the lead byte b of a UTF-8 sequence (0: b is no lead byte)
+ * and the range of the second byte, which excludes overlongs, surrogates
+ * and code points above U+10FFFF (Unicode table 3-7). */
+static size_t utf8_lead(uint8_t b, uint8_t *lo, uint8_t *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF)
+        return 1;
+    if (b >= 0xE0 && b <= 0xEF) {
+        *lo = b == 0xE0 ? 0xA0 : 0x80;
+        *hi = b == 0xED ? 0x9F : 0xBF;
+        return 2;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {
+        *lo = b == 0xF0 ? 0x90 : 0x80;
+        *hi = b == 0xF4 ? 0x8F : 0xBF;
+        return 3;
+    }
+    return 0;
+}
+
 /* UTF-8 with the "maximal subpart" replacement of Unicode 3.9 (as Python):
- * one U+FFFD per invalid prefix, no overlongs, surrogates or > U+10FFFF. */
+ * one U+FFFD per invalid prefix. */
 static size_t step_utf8(struct sink *s, const uint8_t *p, size_t left)
 {
-    uint8_t b = p[0], lo = 0x80, hi = 0xBF;
+    uint8_t lo, hi;
     size_t need;
     uint32_t cp;
 
-    if (b < 0x80) {
-        put(s, b);
+    if (p[0] < 0x80) {
+        put(s, p[0]);
         return 1;
     }
-    if (b >= 0xC2 && b <= 0xDF) {
-        need = 1;
-        cp = b & 0x1Fu;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2;
-        cp = b & 0x0Fu;
-        lo = b == 0xE0 ? 0xA0 : 0x80;
-        hi = b == 0xED ? 0x9F : 0xBF;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3;
-        cp = b & 0x07u;
-        lo = b == 0xF0 ? 0x90 : 0x80;
-        hi = b == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        put(s, REPLACEMENT);
-        return 1;
-    }
+    need = utf8_lead(p[0], &lo, &hi);
+    cp = p[0] & (0x3Fu >> need);
     for (size_t i = 1; i <= need; i++) {
         if (i >= left || p[i] < lo || p[i] > hi) {
             put(s, REPLACEMENT);
@@ -373,7 +380,7 @@ static size_t step_utf8(struct sink *s, const uint8_t *p, size_t left)
         lo = 0x80;
         hi = 0xBF;
     }
-    put(s, cp);
+    put(s, need ? cp : REPLACEMENT);
     return need + 1;
 }
 
