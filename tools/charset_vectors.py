@@ -77,6 +77,9 @@ CASES = [
      "glibc follows GB18030-2022, Python maps this code to the private use area"),
     ("JIS X 0212 tilde", "\\ISO 2022 IR 159", "LO", b"\x1b$(D\x22\x37\x1b(B", "\uff5e",
      "glibc maps JIS X 0212 0x2237 to FULLWIDTH TILDE, Python to ASCII '~'"),
+    ("G1 survives a G0 switch", "ISO 2022 IR 13\\ISO 2022 IR 87", "PN", b"\x1b(B\xd4\xcf",
+     "\uff94\uff8f", "pydicom decodes an escaped fragment with one codec: Latin-1 after"
+     " ESC ( B; in ISO 2022 the G1 set (katakana) stays"),
     ("misspelt ISO IR 100", "ISO IR 100", "PN", b"J\xe9r\xf4me"),
     ("padded value", " ISO_IR 144  ", "PN", b"\xbb\xee"),
     ("stand-alone ignores code extensions", "ISO_IR 192\\ISO 2022 IR 87", "LO",

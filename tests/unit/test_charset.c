@@ -102,6 +102,9 @@ static const struct vector positive[] = {
     /* differs on purpose: glibc maps JIS X 0212 0x2237 to FULLWIDTH TILDE, Python to ASCII '~'; pydicom: '~' */
     {"JIS X 0212 tilde", "\\ISO 2022 IR 159", "LO", "\x1b\x24\x28\x44\x22\x37\x1b\x28\x42", 9,
      "\xef\xbd\x9e"},
+    /* differs on purpose: pydicom decodes an escaped fragment with one codec: Latin-1 after ESC ( B; in ISO 2022 the G1 set (katakana) stays; pydicom: 'ÔÏ' */
+    {"G1 survives a G0 switch", "ISO 2022 IR 13\\ISO 2022 IR 87", "PN", "\x1b\x28\x42\xd4\xcf", 5,
+     "\xef\xbe\x94\xef\xbe\x8f"},
     {"misspelt ISO IR 100", "ISO IR 100", "PN", "\x4a\xe9\x72\xf4\x6d\x65", 6,
      "\x4a\xc3\xa9\x72\xc3\xb4\x6d\x65"},
     {"padded value", " ISO_IR 144  ", "PN", "\xbb\xee", 2,
