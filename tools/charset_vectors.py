@@ -10,6 +10,7 @@ with a reason are decoded differently on purpose (docs/conformance.md,
 
 Usage: tools/charset_vectors.py > /tmp/vectors.inc  (then paste)
 """
+import textwrap
 import warnings
 
 from pydicom.charset import convert_encodings, decode_bytes
@@ -49,7 +50,8 @@ CASES = [
      b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J=\x1b$B$d$^$@\x1b(J^"
      b"\x1b$B$?$m$&\x1b(J"),
     ("chrI2", "\\ISO 2022 IR 149", "PN",
-     b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf"),
+     b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^"
+     b"\x1b$)C\xb1\xe6\xb5\xbf"),
     ("chrKoreanMulti LT", "\\ISO 2022 IR 149", "LT", b"\x1b$)C\xb1\xe8\xc8\xf1\xc1\xdf\x1b(B"),
     ("chrJapMulti PN two values", "\\ISO 2022 IR 87", "PN",
      b"\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B\\\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B"),
@@ -168,7 +170,9 @@ def pydicom_decode(charset, vr, raw):
 
 
 def c_bytes(b):
-    return '"' + "".join("\\x%02x" % c for c in b) + '"'
+    """C string literal(s) of b, 16 bytes a line."""
+    chunks = [b[i:i + 16] for i in range(0, len(b), 16)] or [b""]
+    return "\n     ".join('"' + "".join("\\x%02x" % c for c in k) + '"' for k in chunks)
 
 
 def emit(cases):
@@ -179,12 +183,15 @@ def emit(cases):
             theirs = pydicom_decode(charset, vr, raw)
         if len(case) > 4:
             expected, reason = case[4], case[5]
-            print(f"    /* differs on purpose: {reason}; pydicom: {theirs!r} */")
+            text = f"differs on purpose: {reason}; pydicom: {theirs!r}"
+            lines = textwrap.wrap(text, 90)
+            print("    /* " + "\n       ".join(lines) + " */")
         else:
             expected = theirs
         cs = charset.replace("\\", "\\\\")
         name = name.replace("\\", "\\\\")
-        print(f'    {{"{name}", "{cs}", "{vr}", {c_bytes(raw)}, {len(raw)},')
+        print(f'    {{"{name}", "{cs}", "{vr}", {len(raw)},')
+        print(f"     {c_bytes(raw)},")
         print(f"     {c_bytes(expected.encode('utf-8'))}}},")
 
 

@@ -241,7 +241,8 @@ static bool is_delimiter(const struct dec *d, uint8_t b)
 /* Two bytes of a 94x94 set (either half: the high bit is ignored). */
 static uint32_t db94(uint8_t id, uint8_t a, uint8_t b)
 {
-    uint16_t cp = msi_cs_db94_table((enum msi_cs_db)id)[((a & 0x7F) - 0x21) * 94 + ((b & 0x7F) - 0x21)];
+    size_t cell = (size_t)((a & 0x7F) - 0x21) * 94 + (size_t)((b & 0x7F) - 0x21);
+    uint16_t cp = msi_cs_db94_table((enum msi_cs_db)id)[cell];
     return cp ? cp : REPLACEMENT;
 }
 
