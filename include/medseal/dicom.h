@@ -281,11 +281,15 @@ size_t ms_element_to_utf8(const struct ms_element *el, char *buf, size_t cap);
 
 /* ---- character sets ------------------------------------------------------- */
 
-/** Decode bytes in the given Specific Character Set value (possibly
- * multi-valued, with ISO 2022 code extensions) to UTF-8. is_pn selects the
- * PN rules ('^' and '=' reset the code set). Writes at most cap-1 bytes and a
- * NUL; returns the full length of the decoded text. Undecodable bytes become
- * U+FFFD. */
+/** Decode bytes in the given Specific Character Set value (the raw
+ * (0008,0005) text: possibly multi-valued, padded or empty; NULL means the
+ * default repertoire) to UTF-8, with ISO 2022 code extensions. is_pn selects
+ * the PN rules ('^' and '=' also return to the initial code sets). Writes at
+ * most cap-1 bytes of whole characters and a NUL (nothing when cap is 0, and
+ * out may then be NULL); returns the full length of the decoded text, so a
+ * buffer of that length + 1 holds all of it. Undecodable bytes become
+ * U+FFFD. Thread-safe; never allocates (code tables are filled once, on
+ * first use). See docs/conformance.md, "Character sets". */
 size_t ms_charset_to_utf8(const char *charset, const uint8_t *in, size_t len, bool is_pn,
                           char *out, size_t cap);
 
