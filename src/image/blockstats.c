@@ -8,14 +8,15 @@
 #include "internal.h"
 
 static ms_status check_two(const struct ms_grid *g, const struct ms_image *a,
-                           const struct ms_image *b, size_t count, struct ms_error *err)
+                           const struct ms_image *b, const void *out, size_t count,
+                           struct ms_error *err)
 {
     ms_status st = msi_image_check_pair(a, b, err);
     if (st == MS_OK)
         st = msi_grid_check_image(g, a, err);
     if (st != MS_OK)
         return st;
-    if (count != (size_t)g->n * g->n)
+    if (!out || count != (size_t)g->n * g->n)
         return ms_error_set(err, MS_EUSAGE, "a %" PRIu32 "x%" PRIu32 " grid has %" PRIu32
                             " blocks, not %zu", g->n, g->n, g->n * g->n, count);
     return MS_OK;
@@ -65,7 +66,7 @@ ms_status ms_grid_block_rmse(const struct ms_grid *g, const struct ms_image *a,
                              const struct ms_image *b, double *rmse, size_t count,
                              struct ms_error *err)
 {
-    ms_status st = check_two(g, a, b, count, err);
+    ms_status st = check_two(g, a, b, rmse, count, err);
     uint32_t k;
 
     if (st != MS_OK)
@@ -84,7 +85,7 @@ ms_status ms_grid_block_histdiff(const struct ms_grid *g, const struct ms_image 
                                  const struct ms_image *b, const struct ms_hist_range *range,
                                  uint64_t *diff, size_t count, struct ms_error *err)
 {
-    ms_status st = check_two(g, a, b, count, err);
+    ms_status st = check_two(g, a, b, diff, count, err);
     uint64_t *ha, *hb;
     size_t n;
     uint32_t k;

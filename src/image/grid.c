@@ -27,6 +27,15 @@ ms_status ms_grid_init(struct ms_grid *g, uint32_t width, uint32_t height, uint3
     return MS_OK;
 }
 
+/* A grid as ms_grid_init() makes it (the struct is public: callers may fill
+ * it by hand). */
+static bool grid_valid(const struct ms_grid *g)
+{
+    return g->n > 0 && g->n <= MS_GRID_MAX_N && g->width >= g->n && g->height >= g->n &&
+           g->width <= MS_IMAGE_MAX_SIDE && g->height <= MS_IMAGE_MAX_SIDE &&
+           g->block_width == g->width / g->n && g->block_height == g->height / g->n;
+}
+
 uint32_t ms_grid_blocks(const struct ms_grid *g)
 {
     return g->n * g->n;
@@ -37,7 +46,9 @@ ms_status ms_grid_block_rect(const struct ms_grid *g, uint32_t block, struct ms_
 {
     uint32_t row, col;
 
-    if (g->n == 0 || g->n > MS_GRID_MAX_N || block >= g->n * g->n)
+    if (!grid_valid(g))
+        return ms_error_set(err, MS_EUSAGE, "grid not made by ms_grid_init()");
+    if (block >= g->n * g->n)
         return ms_error_set(err, MS_EUSAGE, "block %" PRIu32 " outside a %" PRIu32 "x%" PRIu32
                             " grid", block, g->n, g->n);
     row = block / g->n;
@@ -57,7 +68,7 @@ ms_status ms_grid_zigzag(uint32_t n, uint32_t *order, size_t count, struct ms_er
     if (n == 0 || n > MS_GRID_MAX_N)
         return ms_error_set(err, MS_EUSAGE, "grid of %" PRIu32 " blocks per side (1..%u)", n,
                             MS_GRID_MAX_N);
-    if (count != (size_t)n * n)
+    if (!order || count != (size_t)n * n)
         return ms_error_set(err, MS_EUSAGE, "zig-zag of %" PRIu32 "x%" PRIu32
                             " blocks needs %" PRIu32 " entries, not %zu", n, n, n * n, count);
     /* anti-diagonal d holds the blocks with row + col = d; odd diagonals are
@@ -80,7 +91,9 @@ ms_status msi_grid_check_image(const struct ms_grid *g, const struct ms_image *i
     ms_status st = ms_image_check(img, err);
     if (st != MS_OK)
         return st;
-    if (g->n == 0 || g->n > MS_GRID_MAX_N || img->width != g->width || img->height != g->height)
+    if (!grid_valid(g))
+        return ms_error_set(err, MS_EUSAGE, "grid not made by ms_grid_init()");
+    if (img->width != g->width || img->height != g->height)
         return ms_error_set(err, MS_EUSAGE,
                             "image of %" PRIu32 "x%" PRIu32 " does not match a grid over %" PRIu32
                             "x%" PRIu32, img->width, img->height, g->width, g->height);

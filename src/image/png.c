@@ -143,6 +143,31 @@ static ms_status check_options(const struct ms_png_write_options *o, struct ms_e
     return MS_OK;
 }
 
+/* Options with defaults filled in, image and options checked, every sample
+ * in range (unless clamping). */
+static ms_status encoder_setup(struct encoder *e, const struct ms_image *img,
+                               const struct ms_png_write_options *opt, ms_sink_fn sink,
+                               struct ms_error *err)
+{
+    ms_status st;
+
+    e->img = img;
+    e->opt.bit_depth = 8;
+    if (opt)
+        e->opt = *opt;
+    if (e->opt.bit_depth == 0)
+        e->opt.bit_depth = 8;
+    st = ms_image_check(img, err);
+    if (st == MS_OK)
+        st = check_options(&e->opt, err);
+    if (st == MS_OK && !sink)
+        st = ms_error_set(err, MS_EUSAGE, "no output for the PNG");
+    if (st != MS_OK)
+        return st;
+    e->maxv = e->opt.bit_depth == 16 ? 65535u : 255u;
+    return e->opt.clamp ? MS_OK : check_range(e, err);
+}
+
 ms_status ms_png_encode(const struct ms_image *img, const struct ms_png_write_options *opt,
                         ms_sink_fn sink, void *ctx, struct ms_error *err)
 {
@@ -150,21 +175,8 @@ ms_status ms_png_encode(const struct ms_image *img, const struct ms_png_write_op
     ms_status st;
 
     memset(&e, 0, sizeof e);
-    e.img = img;
-    e.opt.bit_depth = 8;
-    if (opt)
-        e.opt = *opt;
-    if (e.opt.bit_depth == 0)
-        e.opt.bit_depth = 8;
-    st = ms_image_check(img, err);
-    if (st == MS_OK)
-        st = check_options(&e.opt, err);
-    if (st == MS_OK && !sink)
-        st = ms_error_set(err, MS_EUSAGE, "no output for the PNG");
+    st = encoder_setup(&e, img, opt, sink, err);
     if (st != MS_OK)
-        return st;
-    e.maxv = e.opt.bit_depth == 16 ? 65535u : 255u;
-    if (!e.opt.clamp && (st = check_range(&e, err)) != MS_OK)
         return st;
     e.io.sink = sink;
     e.io.ctx = ctx;

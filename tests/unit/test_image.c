@@ -854,7 +854,20 @@ static void neg_image(void)
     CHECK_INT(ms_image_create(&img, 65536, 1, 1, MS_SAMPLE_F32, NULL), MS_ELIMIT);
     CHECK_INT(ms_image_create(&img, 65535, 65535, 3, MS_SAMPLE_F32, &e), MS_ELIMIT);
     CHECK(img == NULL);
+    CHECK_INT(ms_image_create(&img, 5, 65536, 1, MS_SAMPLE_I32, NULL), MS_ELIMIT);
+    CHECK_INT(ms_image_create(&img, 16384, 16384, 3, MS_SAMPLE_I32, NULL), MS_ELIMIT);
     CHECK_INT(ms_image_check(NULL, NULL), MS_EUSAGE);
+    {
+        float one = 0;
+        struct ms_image wide = ms_image_view(70000, 1, 1, MS_SAMPLE_F32, &one);
+        struct ms_image badtype = ms_image_view(1, 1, 1, (ms_sample_type)4, &one);
+        struct ms_image twoch = ms_image_view(1, 1, 2, MS_SAMPLE_F32, &one);
+        double mse = 0;
+        CHECK_INT(ms_image_check(&wide, NULL), MS_ELIMIT);
+        CHECK_INT(ms_image_check(&badtype, NULL), MS_EUSAGE);
+        CHECK_INT(ms_image_mse(&twoch, &twoch, &mse, NULL, NULL), MS_EUSAGE);
+        CHECK_INT(ms_image_mse(&badtype, &badtype, &mse, NULL, NULL), MS_EUSAGE);
+    }
     CHECK_INT(ms_image_check(&v, &e), MS_EUSAGE);
     CHECK(strstr(e.msg, "without samples") != NULL);
 }
@@ -886,6 +899,14 @@ static void neg_metrics(void)
     CHECK_INT(ms_image_npcr_uaci(a, b, 255, &out, &out2, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_npcr_uaci(a, a, 0, &out, &out2, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_npcr_uaci(a, a, NAN, &out, &out2, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_npcr_uaci(a, a, -255, &out, &out2, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_npcr_uaci(a, c, 255, &out, &out2, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_ssim(a, c, 255, MS_SSIM_UNIFORM7, &out, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_ssim(c, c, 255, MS_SSIM_GAUSSIAN11, &out, NULL), MS_EUSAGE); /* 8 < 11 */
+    CHECK_INT(ms_image_ssim(a, a, -1, MS_SSIM_GAUSSIAN11, &out, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_ssim(a, a, NAN, MS_SSIM_GAUSSIAN11, &out, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_psnr(a, c, 255, &out, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_psnr(a, a, INFINITY, &out, NULL), MS_EUSAGE);
     ms_image_destroy(a);
     ms_image_destroy(b);
     ms_image_destroy(c);
@@ -907,6 +928,10 @@ static void neg_correlation(void)
     CHECK_INT(ms_image_correlation(two, MS_DIR_HORIZONTAL, (UINT64_C(1) << 32) + 1, 0, &r, NULL),
               MS_EUSAGE);
     CHECK_INT(ms_image_correlation(NULL, MS_DIR_HORIZONTAL, 0, 0, &r, NULL), MS_EUSAGE);
+    {
+        struct ms_image vnull = ms_image_view(4, 4, 1, MS_SAMPLE_I32, NULL);
+        CHECK_INT(ms_image_correlation(&vnull, MS_DIR_VERTICAL, 0, 0, &r, NULL), MS_EUSAGE);
+    }
     ms_image_destroy(one);
     ms_image_destroy(col);
     ms_image_destroy(two);
@@ -930,6 +955,12 @@ static void neg_histogram(void)
     CHECK_INT(ms_image_histogram(NULL, &r8, counts, 258, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_entropy(img, &rinv, &bits, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_entropy(NULL, &r8, &bits, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_entropy(img, &r0, &bits, NULL), MS_EUSAGE);
+    {
+        struct ms_hist_range rinf = {0, INFINITY, 10}, rrev = {10, 0, 10};
+        CHECK_INT(ms_image_histogram(img, &rinf, counts, 12, NULL), MS_EUSAGE);
+        CHECK_INT(ms_image_histogram(img, &rrev, counts, 12, NULL), MS_EUSAGE);
+    }
     ms_image_destroy(img);
 }
 
@@ -950,6 +981,7 @@ static void neg_grid(void)
     CHECK_INT(ms_grid_init(&g, 3, 8, 4, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_init(&g, 8, 3, 4, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_init(&g, 70000, 8, 4, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_init(&g, 0, 0, 1, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_zigzag(0, order, 0, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_zigzag(4, order, 15, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_zigzag(MS_GRID_MAX_N + 1, order, 16, NULL), MS_EUSAGE);
@@ -969,6 +1001,22 @@ static void neg_grid(void)
     CHECK_INT(ms_grid_block_histdiff(&g, img, img, NULL, diff, 16, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_block_histogram(&g, img, 16, &r8, counts, 258, NULL), MS_EUSAGE);
     CHECK_INT(ms_grid_block_histogram(&g, img, 0, &r8, counts, 257, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_zigzag(4, NULL, 16, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_zigzag(4, order, 17, NULL), MS_EUSAGE);
+    {
+        struct ms_grid zero = {0, 0, 0, 0, 0};
+        CHECK_INT(ms_grid_block_rect(&zero, 0, &r, NULL), MS_EUSAGE);
+        CHECK_INT(ms_grid_block_rmse(&zero, img, img, rmse, 0, NULL), MS_EUSAGE);
+    }
+    CHECK_INT(ms_grid_block_rmse(&g, img, img, NULL, 16, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_block_rmse(&g, NULL, img, rmse, 16, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_block_insert(&g, img, 0, NULL, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_block_histdiff(&g, img, other, &r8, diff, 16, NULL), MS_EUSAGE);
+    /* a hand-filled grid that does not add up */
+    g.block_width = 3;
+    CHECK_INT(ms_grid_block_rect(&g, 0, &r, NULL), MS_EUSAGE);
+    CHECK_INT(ms_grid_block_extract(&g, img, 0, &blk, NULL), MS_EUSAGE);
+    CHECK(blk == NULL);
     ms_image_destroy(img);
     ms_image_destroy(other);
     ms_image_destroy(fblk);
@@ -986,9 +1034,14 @@ static void neg_render(void)
     CHECK_INT(ms_image_window(&out, grey, 40, 0.5, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_window(&out, grey, NAN, 400, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_window(&out, NULL, 40, 400, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_window(&out, grey, 40, -5, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_window(&out, grey, INFINITY, 400, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_heatmap(&out, NULL, grey, MS_HEAT_SIGNED, 0, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_heatmap(&out, grey, grey, MS_HEAT_SIGNED, INFINITY, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_heatmap(&out, rgb, rgb, MS_HEAT_SIGNED, 0, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_heatmap(&out, grey, other, MS_HEAT_SIGNED, 0, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_heatmap(&out, grey, grey, (ms_heat_mode)7, 0, NULL), MS_EUSAGE);
+    CHECK_INT(ms_image_heatmap(&out, grey, grey, (ms_heat_mode)-1, 0, NULL), MS_EUSAGE);
     CHECK_INT(ms_image_heatmap(&out, grey, grey, MS_HEAT_ABS, NAN, NULL), MS_EUSAGE);
     CHECK(out == NULL);
     ms_image_destroy(grey);
@@ -1024,10 +1077,36 @@ static void neg_png_write(void)
     unlink(path);
     CHECK_INT(dir_entries(), before); /* no output, no temporary left */
     CHECK_INT(ms_png_write("/nonexistent-dir/x.png", &vu, &hu, &e), MS_EIO);
+    /* the path is a directory: the rename fails, nothing is left behind */
+    CHECK_INT(ms_png_write(tmpdir, &vu, &hu, &e), MS_EIO);
+    CHECK_INT(dir_entries(), before);
     CHECK_INT(ms_png_encode(&vu, &hu, NULL, NULL, NULL), MS_EUSAGE);
     m.fail_after = 2; /* the sink fails in the middle */
     CHECK_INT(ms_png_encode(img, NULL, mem_sink, &m, &e), MS_EIO);
+    CHECK(strstr(e.msg, "output failed") != NULL);
+    m.fail_after = 1; /* ... after the signature */
+    m.calls = 0;
+    CHECK_INT(ms_png_encode(img, NULL, mem_sink, &m, NULL), MS_EIO);
     free(m.p);
+    {
+        int32_t i8[3] = {0, 256, 0}, i16[3] = {0, -1, 0};
+        int32_t rgb[6] = {1, 2, 3, 4, 5, 300};
+        float f16[2] = {65535.6f, 0};
+        struct ms_image v8 = ms_image_view(3, 1, 1, MS_SAMPLE_I32, i8);
+        struct ms_image v16 = ms_image_view(3, 1, 1, MS_SAMPLE_I32, i16);
+        struct ms_image vrgb = ms_image_view(2, 1, 3, MS_SAMPLE_I32, rgb);
+        struct ms_image vf16 = ms_image_view(2, 1, 1, MS_SAMPLE_F32, f16);
+        struct ms_image vnull = ms_image_view(2, 1, 1, MS_SAMPLE_F32, NULL);
+        memset(&m, 0, sizeof m);
+        CHECK_INT(ms_png_encode(&v8, NULL, mem_sink, &m, &e), MS_EUSAGE);
+        CHECK(strstr(e.msg, "x=1 y=0") != NULL);
+        CHECK_INT(ms_png_encode(&v16, &o16, mem_sink, &m, NULL), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&vf16, &o16, mem_sink, &m, NULL), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&vrgb, NULL, mem_sink, &m, &e), MS_EUSAGE);
+        CHECK(strstr(e.msg, "x=1 y=0") != NULL);
+        CHECK_INT(ms_png_encode(&vnull, NULL, mem_sink, &m, NULL), MS_EUSAGE);
+        CHECK_INT(m.len, 0); /* nothing went out */
+    }
     ms_image_destroy(img);
 }
 
@@ -1047,6 +1126,11 @@ static void neg_png_read(void)
     CHECK(img == NULL);
     CHECK_INT(ms_png_decode(&img, junk, sizeof junk, NULL, &e), MS_EMALFORMED);
     CHECK(strstr(e.msg, "not a PNG") != NULL);
+    small_png(&ok);
+    CHECK_INT(ms_png_decode(&img, ok.p, 7, NULL, NULL), MS_EMALFORMED); /* half a signature */
+    ok.p[1] = 'Q';
+    CHECK_INT(ms_png_decode(&img, ok.p, ok.len, NULL, NULL), MS_EMALFORMED);
+    free(ok.p);
     CHECK_INT(ms_png_read(&img, "/nonexistent-dir/x.png", NULL, NULL), MS_EIO);
     snprintf(path, sizeof path, "%s/empty.png", tmpdir);
     f = fopen(path, "wb");
@@ -1102,8 +1186,53 @@ static void neg_png_read(void)
     fix_crc(p, idat);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     CHECK(img == NULL);
+
+    /* cuts at the chunk boundaries, one by one */
+    CHECK_INT(ms_png_decode(&img, ok.p, 8, NULL, NULL), MS_EMALFORMED);       /* signature */
+    CHECK_INT(ms_png_decode(&img, ok.p, 20, NULL, NULL), MS_EMALFORMED);      /* mid IHDR */
+    CHECK_INT(ms_png_decode(&img, ok.p, 33, NULL, NULL), MS_EMALFORMED);      /* no IDAT */
+    CHECK_INT(ms_png_decode(&img, ok.p, 45, NULL, NULL), MS_EMALFORMED);      /* mid IDAT */
+    CHECK_INT(ms_png_decode(&img, ok.p, len - 4, NULL, NULL), MS_EMALFORMED); /* IEND CRC */
+    /* IHDR fields out of the PNG specification, CRC fixed each time */
+    {
+        static const struct {
+            size_t at;
+            uint8_t value;
+        } bad[] = {
+            {24, 7},  /* bit depth 7 */
+            {25, 5},  /* colour type 5 */
+            {26, 1},  /* compression method 1 */
+            {27, 1},  /* filter method 1 */
+            {28, 2},  /* interlace method 2 */
+            {24, 16}, /* valid, but the 8-bit data is too short for 16-bit rows */
+        };
+        size_t i;
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            memcpy(p, ok.p, len);
+            p[bad[i].at] = bad[i].value;
+            fix_crc(p, 8);
+            CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
+        }
+    }
+    /* the IDAT length field beyond the file */
+    memcpy(p, ok.p, len);
+    put_be32(p + idat, 0x7FFFFFF0u);
+    CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
+    /* IDAT renamed to an unknown critical chunk "IDAX" */
+    memcpy(p, ok.p, len);
+    p[idat + 7] = 'X';
+    fix_crc(p, idat);
+    CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
+    /* no IHDR: the signature straight followed by IDAT */
+    memcpy(p, ok.p, 8);
+    memcpy(p + 8, ok.p + idat, len - idat);
+    CHECK_INT(ms_png_decode(&img, p, 8 + len - idat, NULL, NULL), MS_EMALFORMED);
+    CHECK(img == NULL);
     free(p);
     free(ok.p);
+
+    /* a directory is not a PNG file */
+    CHECK_INT(ms_png_read(&img, tmpdir, NULL, NULL), MS_EIO);
 
     /* formats out of scope */
     memset(&m, 0, sizeof m);
