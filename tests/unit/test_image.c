@@ -5,7 +5,7 @@
  * helper of tests/integration/test_image_metrics.py:
  *   test_image metrics A B PEAK     metrics of A against B, one "name value" a line
  *   test_image copy IN OUT DEPTH OFFSET   read a PNG, write it again
- *   test_image window IN OUT C W    8-bit windowed rendering of a PNG (values - OFFSET 0)
+ *   test_image window IN OUT C W    8-bit windowed rendering (C, W in stored units)
  * A and B are PNG paths or f32:W:H:C:PATH (raw little-endian float32). */
 #include <dirent.h>
 #include <math.h>
