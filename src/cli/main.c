@@ -8,9 +8,13 @@
 bool cli_quiet;
 
 int cmd_dump(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
+    {"keygen", cmd_keygen, "make key pairs, certificates and symmetric key files"},
+    {"key", cmd_key, "show key files (never secret bytes); sign or verify a file"},
     {NULL, NULL, NULL},
 };
 
