@@ -1,5 +1,6 @@
 /* medseal keygen: key pairs with optional self-signed certificates, and
  * symmetric key files. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,55 +67,70 @@ static const struct keygen_type *find_type(const char *name)
     return NULL;
 }
 
-/* Option value of argv[*i]; NULL (after a usage message) when missing. */
-static const char *value(int argc, char **argv, int *i)
+enum opt_kind { OPT_FLAG, OPT_STR, OPT_TYPE, OPT_DAYS, OPT_CERT, OPT_NO_CERT };
+
+/* The options: a flag sets a bool, the others take the next argument. */
+static const struct keygen_opt {
+    const char *name, *alias;
+    enum opt_kind kind;
+    size_t off; /* of the bool or string in struct keygen_args */
+} opts[] = {
+    {"--symmetric", NULL, OPT_FLAG, offsetof(struct keygen_args, symmetric)},
+    {"--raw", NULL, OPT_FLAG, offsetof(struct keygen_args, raw)},
+    {"--force", NULL, OPT_FLAG, offsetof(struct keygen_args, force)},
+    {"--cert", NULL, OPT_CERT, 0},
+    {"--no-cert", NULL, OPT_NO_CERT, 0},
+    {"--type", "-t", OPT_TYPE, 0},
+    {"--days", NULL, OPT_DAYS, 0},
+    {"--cn", NULL, OPT_STR, offsetof(struct keygen_args, cn)},
+    {"--passphrase-file", NULL, OPT_STR, offsetof(struct keygen_args, pass_file)},
+    {"-o", "--out", OPT_STR, offsetof(struct keygen_args, out)},
+};
+
+static const struct keygen_opt *find_opt(const char *arg)
 {
-    if (*i + 1 >= argc) {
-        cli_usage("keygen", "%s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (strcmp(arg, opts[i].name) == 0 || (opts[i].alias && strcmp(arg, opts[i].alias) == 0))
+            return &opts[i];
+    return NULL;
+}
+
+static int parse_days(const char *v, struct keygen_args *a)
+{
+    char *end;
+    unsigned long d = strtoul(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || d == 0 || d > 36500)
+        return cli_usage("keygen", "--days wants a number of days in 1..36500");
+    a->days = (unsigned)d;
+    return 0;
 }
 
 static int parse_option(int argc, char **argv, int *i, struct keygen_args *a)
 {
-    const char *o = argv[*i], *v;
-    char *end;
+    const struct keygen_opt *o = find_opt(argv[*i]);
+    const char *v = NULL;
 
-    if (strcmp(o, "--symmetric") == 0) {
-        a->symmetric = true;
-    } else if (strcmp(o, "--raw") == 0) {
-        a->raw = true;
-    } else if (strcmp(o, "--force") == 0) {
-        a->force = true;
-    } else if (strcmp(o, "--cert") == 0 || strcmp(o, "--no-cert") == 0) {
-        a->cert = strcmp(o, "--cert") == 0;
-    } else if (strcmp(o, "--type") == 0 || strcmp(o, "-t") == 0) {
-        if (!(v = value(argc, argv, i)))
-            return 2;
-        a->type = find_type(v);
-        if (!a->type)
-            return cli_usage("keygen", "unknown --type '%s' (rsa3072, p256, ed25519, ecdsa-p256)",
-                             v);
-    } else if (strcmp(o, "--cn") == 0) {
-        if (!(a->cn = value(argc, argv, i)))
-            return 2;
-    } else if (strcmp(o, "--days") == 0) {
-        if (!(v = value(argc, argv, i)))
-            return 2;
-        unsigned long d = strtoul(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || d == 0 || d > 36500)
-            return cli_usage("keygen", "--days wants a number of days in 1..36500");
-        a->days = (unsigned)d;
-    } else if (strcmp(o, "--passphrase-file") == 0) {
-        if (!(a->pass_file = value(argc, argv, i)))
-            return 2;
-    } else if (strcmp(o, "-o") == 0 || strcmp(o, "--out") == 0) {
-        if (!(a->out = value(argc, argv, i)))
-            return 2;
-    } else {
-        return cli_usage("keygen", "unknown option '%s'", o);
+    if (!o)
+        return cli_usage("keygen", "unknown option '%s'", argv[*i]);
+    if (o->kind == OPT_FLAG || o->kind == OPT_CERT || o->kind == OPT_NO_CERT) {
+        if (o->kind == OPT_FLAG)
+            *(bool *)((char *)a + o->off) = true;
+        else
+            a->cert = o->kind == OPT_CERT;
+        return 0;
     }
+    if (*i + 1 >= argc)
+        return cli_usage("keygen", "%s needs a value", argv[*i]);
+    v = argv[++*i];
+    if (o->kind == OPT_DAYS)
+        return parse_days(v, a);
+    if (o->kind == OPT_STR) {
+        *(const char **)((char *)a + o->off) = v;
+        return 0;
+    }
+    a->type = find_type(v);
+    if (!a->type)
+        return cli_usage("keygen", "unknown --type '%s' (rsa3072, p256, ed25519, ecdsa-p256)", v);
     return 0;
 }
 
@@ -207,6 +223,17 @@ static void report_pair(const struct keygen_args *a, const struct ms_pkey *k,
         printf("fingerprint: %s\n", fp);
 }
 
+/* Output names from the prefix; false (after a message) when one exists. */
+static bool plan_outputs(const struct keygen_args *a, struct outputs *o)
+{
+    snprintf(o->priv, sizeof o->priv, "%s.key.pem", a->out);
+    snprintf(o->pub, sizeof o->pub, "%s.pub.pem", a->out);
+    snprintf(o->cert, sizeof o->cert, "%s.cert.pem", a->out);
+    o->want_cert = a->cert < 0 ? a->type->cert : a->cert == 1;
+    return may_write(o->priv, a->force) && may_write(o->pub, a->force) &&
+           (!o->want_cert || may_write(o->cert, a->force));
+}
+
 static int keygen_pair(const struct keygen_args *a)
 {
     struct ms_error err = {0};
@@ -214,21 +241,14 @@ static int keygen_pair(const struct keygen_args *a)
     struct outputs o;
     char pass[PASS_MAX];
     size_t pass_len = 0;
-    ms_status st;
+    ms_status st = MS_OK;
 
-    snprintf(o.priv, sizeof o.priv, "%s.key.pem", a->out);
-    snprintf(o.pub, sizeof o.pub, "%s.pub.pem", a->out);
-    snprintf(o.cert, sizeof o.cert, "%s.cert.pem", a->out);
-    o.want_cert = a->cert < 0 ? a->type->cert : a->cert == 1;
-    if (!may_write(o.priv, a->force) || !may_write(o.pub, a->force) ||
-        (o.want_cert && !may_write(o.cert, a->force)))
+    if (!plan_outputs(a, &o))
         return 2;
-    if (a->pass_file) {
+    if (a->pass_file)
         st = ms_passphrase_read_file(a->pass_file, pass, sizeof pass, &pass_len, &err);
-        if (st != MS_OK)
-            return cli_fail(NULL, &err);
-    }
-    st = ms_pkey_generate(&k, a->type->type, a->type->bits, &err);
+    if (st == MS_OK)
+        st = ms_pkey_generate(&k, a->type->type, a->type->bits, &err);
     if (st == MS_OK && o.want_cert)
         st = ms_pkey_make_self_signed(k, a->cn ? a->cn : "medseal", a->days ? a->days : 365,
                                       &err);
