@@ -114,3 +114,8 @@ int cmd_transcode(int argc, char **argv)
     ms_pathlist_clear(&files);
     return rc;
 }
+
+const struct cli_command cli_commands_transcode[] = {
+    {"transcode", cmd_transcode, "convert files to another transfer syntax (RLE, JPEG-LS, ...)"},
+    {NULL, NULL, NULL},
+};
