@@ -222,6 +222,13 @@ static ms_status write_fragments(struct writer *w, const struct ms_element *el)
     return MS_OK;
 }
 
+/* Readers of Implicit VR take the VR from the dictionary. */
+static bool sequence_in_dictionary(uint32_t tag)
+{
+    const struct ms_dict_entry *d = ms_dict_find(tag);
+    return d && d->vr == MS_VR_SQ;
+}
+
 static ms_status write_element(struct writer *w, const struct ms_dataset *ds, uint32_t i)
 {
     const struct ms_element *el = ds->els[i];
@@ -232,6 +239,10 @@ static ms_status write_element(struct writer *w, const struct ms_dataset *ds, ui
     if (el->flags & MSI_EL_ENCAP)
         return write_fragments(w, el);
     vr = written_vr(el, w->explicit_vr);
+    if (!w->explicit_vr && el->length && sequence_in_dictionary(el->tag))
+        return ms_error_set(w->err, MS_EUNSUPPORTED,
+                            "(%04X,%04X) has VR %s, Implicit VR would make it a sequence",
+                            TAG_ARGS(el->tag), ms_vr_name((ms_vr)el->vr));
     if (padded(el->length) >= MS_UNDEFINED_LENGTH)
         return ms_error_set(w->err, MS_ELIMIT, "(%04X,%04X) is too long", TAG_ARGS(el->tag));
     if (MS_TAG_ELEMENT(el->tag) == 0 && el->length == 4 && (el->vr == MS_VR_UL || el->vr == MS_VR_UN)) {
