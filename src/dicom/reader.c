@@ -651,6 +651,10 @@ static ms_status parse_file(struct reader *r, struct ms_file *f)
         if (g != 0x0008 && g > 0x0028 && g != 0x7FE0)
             return ms_error_set(r->err, MS_EMALFORMED,
                                 "not a DICOM file: no preamble, no meta, first group %04X", g);
+        if (r->size - r->pos >= 8 && msi_rd32le(r->buf + r->pos) == 0 &&
+            msi_rd32le(r->buf + r->pos + 4) == 0) /* zero fill, or a file cut in its preamble */
+            return ms_error_set(r->err, MS_EMALFORMED,
+                                "not a DICOM file: no preamble, no meta, starts with zero bytes");
     }
     st = parse_dataset(r, f->ds, r->size, false);
     if (st == MS_OK && r->depth != 0)
