@@ -508,7 +508,7 @@ static ms_status parse_meta(struct reader *r, struct ms_file *f)
     }
     if (have_length && declared_end != r->pos)
         warn(r, start, "File Meta Information Group Length disagrees with the elements");
-    if (!r->explicit_vr)
+    if (!r->explicit_vr && f->meta->n)
         warn(r, start, "File Meta Information is not in Explicit VR Little Endian");
     return MS_OK;
 }
