@@ -437,6 +437,8 @@ static ms_status parse_dataset(struct reader *r, struct ms_dataset *ds, uint64_t
         if ((st = read_header(r, ds, end, &h)) != MS_OK)
             return st;
         if (h.tag == MS_TAG_ITEM_DELIM) {
+            if (top) /* would end the dataset: the rest would go unread */
+                return fail(r, MS_EMALFORMED, h.offset, "(FFFE,E00D) outside a sequence");
             if (!undef)
                 warn(r, h.offset, "item delimiter in a defined-length item");
             return MS_OK;
