@@ -659,6 +659,9 @@ static ms_status parse_file(struct reader *r, struct ms_file *f)
                                 "not a DICOM file: no preamble, no meta, starts with zero bytes");
     }
     st = parse_dataset(r, f->ds, r->size, false);
+    if (st == MS_OK && !f->meta->n && !f->ds->n && !r->stopped)
+        st = ms_error_set(r->err, MS_EMALFORMED, "no data elements (%llu bytes)",
+                          (unsigned long long)f->input_size);
     if (st == MS_OK && r->depth != 0)
         st = ms_error_set(r->err, MS_EINTERNAL, "reader depth out of balance");
     return st;
