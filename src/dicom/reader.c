@@ -229,7 +229,7 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
     ms_status st = enter(r, r->pos);
     if (st != MS_OK)
         return st;
-    while (r->pos < end || undef) {
+    while (r->pos < end) {
         struct header h;
         struct ms_dataset *item;
         uint64_t item_end = end;
