@@ -265,6 +265,8 @@ def files():
                                                 ex(8, 0x16, 'UI', CT_IMAGE) +
                                                 ex(0x10, 0x10, 'PN', b'Doe^\xff\xc0\x80\xed\xa0'
                                                    b'\x80\xf4\x90\x80\x80J\xc3\xa9\xe2\x82'))
+    yield 'long_lt_value.dcm', part10(TS_EXPLICIT, ex(8, 0x16, 'UI', CT_IMAGE) +
+                                      ex(0x20, 0x4000, 'LT', 'Long comment. ' * 200))
     yield 'no_meta_implicit.dcm', (im(8, 0x16, CT_IMAGE, vr='UI') +
                                    im(0x10, 0x10, 'Doe^John', vr='PN'))
     yield 'no_meta_first_group_odd.dcm', im(0x4321, 0x10, 'Doe^John', vr='PN') * 3

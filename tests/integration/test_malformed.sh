@@ -1,6 +1,6 @@
 #!/bin/sh
-# Regression files of tests/data/malformed/: `medseal dump` (text and
-# --json) must reject each one with exit code 3 and a one-line error on
+# Regression files of tests/data/malformed/: `medseal dump` (text, text
+# with --max-chars 100000, and --json) must reject each one with exit code 3 and a one-line error on
 # stderr naming the file, or, for the tolerated files listed below, read it
 # (exit 0, nothing on stderr with --quiet). Never a crash (exit >= 128) nor a
 # hang. Every file must be described in tests/data/malformed/README.md.
@@ -21,6 +21,7 @@ fragments_in_native_syntax.dcm
 fragments_private_tag.dcm
 item_ended_by_sequence_delimiter.dcm
 json_ds_leading_dot.dcm
+long_lt_value.dcm
 lying_group_length.dcm
 meta_implicit_vr.dcm
 meta_without_transfer_syntax.dcm
@@ -65,8 +66,9 @@ done
 for f in "$DIR"/*.dcm; do
     name=$(basename "$f")
     grep -q "$name" "$DIR/README.md" || fail "$name is not described in README.md"
-    for mode in text json; do
+    for mode in text long json; do
         opt=""
+        [ $mode = long ] && opt="--max-chars 100000"
         [ $mode = json ] && opt="--json"
         # shellcheck disable=SC2086
         timeout 120 "$MEDSEAL" --quiet dump $opt "$f" >/dev/null 2>"$TMP/err"
