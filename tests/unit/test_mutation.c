@@ -6,9 +6,9 @@
  * odd and off-by-one values), item/delimiter confusion (item, item delimiter
  * and sequence delimiter tags swapped for each other or for element tags),
  * generated files with 10,000 nested sequences or items, and generated files
- * with 100,000 items, fragments or elements side by side. Every variant
+ * with 50,000 items, fragments or elements side by side. Every variant
  * must be rejected with a status and a message, or parsed; a parsed one is
- * walked, written and listed as JSON. A crash or a leak fails under
+ * walked, listed (text and JSON) and written. A crash or a leak fails under
  * ASan/UBSan, a variant running longer than TIMEOUT seconds fails through
  * SIGALRM. Prints the counts; fails if fewer than MIN_VARIANTS ran.
  *
@@ -27,10 +27,10 @@
 #include "medseal/dicom.h"
 
 #define MIN_VARIANTS 10000
-#define TIMEOUT 10
+#define TIMEOUT 20
 #define MAX_FILE (256u * 1024u)
 #define NESTING 10000
-#define WIDE 100000
+#define WIDE 50000
 
 enum vclass { V_FLIP, V_SET, V_TRUNC, V_LIE, V_CONFUSE, V_NEST, V_CLASSES };
 static const char *class_names[V_CLASSES] = {"bit flip", "byte set", "truncation",
@@ -45,6 +45,7 @@ struct stats {
 
 static struct stats stats;
 static bool verbose;
+static FILE *devnull; /* listings are written here */
 static char current[200]; /* variant being run, named when the process dies */
 
 static void say_current(void)
@@ -131,6 +132,11 @@ static void exercise(struct ms_file *f, unsigned long n)
 
     (void)ms_dataset_walk(ms_file_meta(f), visit, &total);
     (void)ms_dataset_walk(ms_file_dataset(f), visit, &total);
+    if (devnull) {
+        struct ms_dump_options dopt = {(n & 2) ? 100000 : 0, true};
+        if (ms_file_dump(f, devnull, &dopt, &err) != MS_OK && err.msg[0] == '\0')
+            abort();
+    }
     ms_file_set_transfer_syntax(f, syntaxes[n % 4]());
     if (ms_file_write_sink(f, null_sink, &x, NULL, &err) != MS_OK && err.msg[0] == '\0')
         abort();
@@ -500,7 +506,7 @@ static void nest_defined(struct gen *g)
 /* WIDE siblings: items of one sequence, fragments, or equal elements. */
 static void wide(void)
 {
-    static const char *names[3] = {"100000 items", "100000 fragments", "100000 elements"};
+    static const char *names[3] = {"50000 items", "50000 fragments", "50000 elements"};
     for (int kind = 0; kind < 3; kind++) {
         struct gen g = {0};
         part10_head(&g, kind == 1 ? "1.2.840.10008.1.2.4.50" : "1.2.840.10008.1.2.1");
@@ -664,6 +670,7 @@ int main(void)
     if (!src)
         src = ".";
     verbose = getenv("MUTATION_VERBOSE") != NULL;
+    devnull = fopen("/dev/null", "w");
     signal(SIGALRM, on_alarm);
     signal(SIGABRT, on_abort);
     if (__sanitizer_set_death_callback)
