@@ -8,9 +8,15 @@
 bool cli_quiet;
 
 int cmd_dump(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
+    {"scan", cmd_scan, "group DICOM files into patients, studies and series"},
+    {"validate", cmd_validate, "check instances against their IOD and series geometry"},
+    {"volume", cmd_volume, "build a 3D volume from a series and write NIfTI-1"},
     {NULL, NULL, NULL},
 };
 
