@@ -292,6 +292,7 @@ def depth_of(name):
 class Tables:
     def __init__(self, root, vrs):
         self.vrs = vrs
+        self.overrides = []  # (tag, depth, overridden module name) of expanded rows
         self.by_table = {}
         self.by_name = {}
         for el in root:
@@ -335,6 +336,9 @@ class Tables:
                     continue
                 cond = parse_condition(description_of(el)) if typ in ('1C', '2C') else None
                 enums = usable_enums(parse_enums(el, t[0]), self.vrs.get(t[0]))
+                om = re.search(r'shall override the definition in the (.+?) Module',
+                               description_of(el))
+                self.overrides.append((t[0], depth, Tables.norm(om.group(1)) if om else None))
                 rows.append((t[0], t[1], typ, depth, cond, enums))
             elif el.tag == 'include':
                 ref = el.get('ref', '')
@@ -420,11 +424,16 @@ def main():
     modules = []      # (name, ref, first, count, is_macro)
     module_index = {}
 
+    module_overrides = {}  # module index -> [(tag, overridden module name)]
+
     def module_for(table_el, name, ref, is_macro):
         key = table_el.get('table')
         if key not in module_index:
+            tabs.overrides = []
             first, count = w.add_rows(tabs.expand(table_el))
             module_index[key] = len(modules)
+            module_overrides[len(modules)] = [(t, target) for t, d, target in tabs.overrides
+                                              if target and d == 0]
             modules.append((name, ref, first, count, is_macro))
         return module_index[key]
 
@@ -532,11 +541,28 @@ def main():
         for row in use_rows or [(0, 'MSI_U_U', 0, 0)]:
             f.write('    {%d, %s, %d, %d},\n' % row)
         f.write('};\n')
+        # "This type definition shall override the definition in the X Module":
+        # the attribute of module X is not checked in IODs that have both.
+        supp = []
+        supp_pos = []
+        for name, table, uses, fgl in iods:
+            supp_pos.append(len(supp))
+            used = {Tables.norm(modules[m][0]): m for m, _ in uses}
+            for m, _ in uses:
+                for tag, target in module_overrides.get(m, []):
+                    if target in used:
+                        supp.append((used[target], tag))
+        f.write('const struct msi_iod_suppressed msi_iod_suppressed[] = {\n')
+        for m, tag in supp or [(0, 0)]:
+            f.write('    {%d, 0x%08X},\n' % (m, tag))
+        f.write('};\n')
         f.write('const struct msi_iod msi_iods[] = {\n')
         pos = 0
-        for name, table, uses, fgl in iods:
-            f.write('    {%s, %s, %d, %d, %d, %d},\n' % (c_string(name), c_string(table), pos,
-                                                         len(uses), pos + len(uses), len(fgl)))
+        for k, (name, table, uses, fgl) in enumerate(iods):
+            nsupp = (supp_pos[k + 1] if k + 1 < len(iods) else len(supp)) - supp_pos[k]
+            f.write('    {%s, %s, %d, %d, %d, %d, %d, %d},\n' % (
+                c_string(name), c_string(table), pos, len(uses), pos + len(uses), len(fgl),
+                supp_pos[k], nsupp))
             pos += len(uses) + len(fgl)
         f.write('};\n')
         f.write('const struct msi_iod_sop msi_iod_sops[] = {\n')

@@ -21,6 +21,8 @@
 enum { SEEN_ABSENT = 1, SEEN_EMPTY = 2, SEEN_ENUM = 4 };
 
 struct iod_check {
+    const struct msi_iod *iod;
+    uint16_t module_index;    /* module being checked (top-level rules) */
     ms_finding_fn fn;
     void *ctx;
     const char *label;
@@ -269,6 +271,18 @@ static void check_repeating(struct iod_check *c, const struct ms_dataset *ds, si
     }
 }
 
+/* Is this top-level attribute of the module being checked overridden by
+ * another module of the IOD? */
+static bool suppressed(const struct iod_check *c, uint32_t tag)
+{
+    for (uint32_t i = 0; c->iod && i < c->iod->supp_count; i++) {
+        const struct msi_iod_suppressed *s = &msi_iod_suppressed[c->iod->supp_first + i];
+        if (s->module == c->module_index && s->tag == tag)
+            return true;
+    }
+    return false;
+}
+
 static void check_rules(struct iod_check *c, const struct ms_dataset *ds, size_t first,
                         size_t end, unsigned depth)
 {
@@ -278,7 +292,7 @@ static void check_rules(struct iod_check *c, const struct ms_dataset *ds, size_t
         size_t j = i + 1;
         while (j < end && msi_iod_rules[j].depth > depth)
             j++;
-        if (r->depth == depth) {
+        if (r->depth == depth && !(depth == 0 && suppressed(c, r->tag))) {
             if (r->mask != 0xFFFFFFFFu) {
                 check_repeating(c, ds, i);
             } else {
@@ -306,16 +320,23 @@ static bool rule_present(const struct ms_dataset *ds, const struct msi_iod_rule 
     return false;
 }
 
-/* A conditional or optional module is taken as present when two of its own
- * top-level attributes are (one when it has only one): a single attribute
- * shared with a module newer than the tables (Pixel Spacing in today's SC
- * Image module) must not make a whole module required. */
+/* A conditional or optional module is taken as present when one of its own
+ * top-level attributes of Type 1C, 2C or 3 is, or two of Type 1 or 2: a
+ * lone Type 1 attribute shared with a module newer than the tables (Pixel
+ * Spacing in today's SC Image module) must not make a whole module required. */
 static bool module_present(const struct ms_dataset *ds, const struct msi_iod_use *u)
 {
-    uint32_t found = 0, needed = u->marker_count < 2 ? u->marker_count : 2;
-    for (uint32_t i = 0; i < u->marker_count && found < needed; i++)
-        found += rule_present(ds, &msi_iod_rules[msi_iod_markers[u->marker_first + i]]);
-    return needed > 0 && found >= needed;
+    uint32_t strong = 0;
+    for (uint32_t i = 0; i < u->marker_count; i++) {
+        const struct msi_iod_rule *r = &msi_iod_rules[msi_iod_markers[u->marker_first + i]];
+        if (!rule_present(ds, r))
+            continue;
+        if (r->type != MSI_T1 && r->type != MSI_T2)
+            return true;
+        if (++strong == 2 || u->marker_count == 1)
+            return true;
+    }
+    return false;
 }
 
 static void check_module(struct iod_check *c, const struct ms_dataset *ds,
@@ -325,6 +346,7 @@ static void check_module(struct iod_check *c, const struct ms_dataset *ds,
     if (u->usage != MSI_U_M && !module_present(ds, u))
         return;
     c->module = m->name;
+    c->module_index = u->module;
     check_rules(c, ds, m->rule_first, m->rule_first + m->rule_count, 0);
 }
 
@@ -357,6 +379,7 @@ static void check_functional_group(struct iod_check *c, const struct ms_dataset 
     size_t missing = 0, first_missing = 0, both = 0;
 
     c->module = m->name;
+    c->module_index = UINT16_MAX;
     if (in_shared)
         check_macro_in_item(c, shared, m, TAG_SHARED_FG, 0);
     for (size_t k = 0; k < nframes; k++) {
@@ -453,6 +476,7 @@ static void check_iod(struct iod_check *c, const struct ms_dataset *ds)
                    name ? name : "unknown");
         return;
     }
+    c->iod = iod;
     for (uint32_t i = 0; i < iod->use_count; i++)
         check_module(c, ds, &msi_iod_uses[iod->use_first + i]);
     if (iod->fg_count)

@@ -75,6 +75,14 @@ struct msi_iod {
     const char *table;
     uint32_t use_first, use_count;     /* modules */
     uint32_t fg_first, fg_count;       /* functional group macros */
+    uint32_t supp_first, supp_count;   /* msi_iod_suppressed */
+};
+
+/** A top-level attribute of a module that another module of the IOD
+ * overrides ("This type definition shall override the definition in ..."). */
+struct msi_iod_suppressed {
+    uint16_t module;
+    uint32_t tag;
 };
 
 struct msi_iod_sop {
@@ -90,6 +98,7 @@ extern const struct msi_iod_module msi_iod_modules[];
 extern const struct msi_iod_use msi_iod_uses[];
 extern const uint32_t msi_iod_markers[];
 extern const struct msi_iod msi_iods[];
+extern const struct msi_iod_suppressed msi_iod_suppressed[];
 extern const struct msi_iod_sop msi_iod_sops[];
 extern const size_t msi_iod_rule_count, msi_iod_module_count, msi_iod_count, msi_iod_sop_count;
 
