@@ -123,6 +123,7 @@ struct ms_dataset {
     struct ms_dataset *parent;
     const char *charset;       /* own (0008,0005) or the parent's; never NULL */
     uint64_t offset;
+    uint64_t length;           /* item length as encoded in the input */
 };
 
 struct ms_file {
@@ -148,6 +149,39 @@ bool msi_element_append_fragment(struct ms_element *el, const uint8_t *data, uin
                                  uint64_t offset);
 /** Recompute ds->charset from its (0008,0005) or its parent's. */
 void msi_dataset_update_charset(struct ms_dataset *ds);
+
+/* ---- character sets (charset.c, charset_tables.c) -------------------------- */
+
+/** Flags of msi_charset_decode(). */
+enum msi_cs_flags {
+    MSI_CS_PN = 1u << 0,          /* PN: '^' and '=' also return to the initial code set */
+    MSI_CS_SINGLE_VALUE = 1u << 1 /* LT, ST, UT: '\\' is text, not a value delimiter */
+};
+
+/** ms_charset_to_utf8() with flags (enum msi_cs_flags). */
+size_t msi_charset_decode(const char *charset, const uint8_t *in, size_t len, unsigned flags,
+                          char *out, size_t cap);
+
+/** Single-byte sets: code points of bytes 0x80..0xFF (0 = unmapped). */
+enum msi_cs_sb {
+    MSI_SB_8859_1, MSI_SB_8859_2, MSI_SB_8859_3, MSI_SB_8859_4, MSI_SB_8859_5,
+    MSI_SB_8859_6, MSI_SB_8859_7, MSI_SB_8859_8, MSI_SB_8859_9, MSI_SB_8859_15,
+    MSI_SB_TIS620, MSI_SB_COUNT
+};
+/** 94x94 sets: cell (row - 0x21) * 94 + (column - 0x21) (0 = unmapped). */
+enum msi_cs_db { MSI_DB_JIS0208, MSI_DB_JIS0212, MSI_DB_KSX1001, MSI_DB_GB2312, MSI_DB_COUNT };
+
+#define MSI_DB94_CELLS (94 * 94)
+/** GBK/GB18030 two-byte codes: (lead - 0x81) * 190 + trail index (0x40.. without 0x7F). */
+#define MSI_GB2_CELLS (126 * 190)
+/** GB18030 four-byte codes 0x81308130..0x8431A439 (the rest of the BMP), linear. */
+#define MSI_GB4_CELLS 39420
+
+/* Tables filled from iconv on first use, then read-only; thread-safe. */
+const uint16_t *msi_cs_sb_table(enum msi_cs_sb id);
+const uint16_t *msi_cs_db94_table(enum msi_cs_db id);
+const uint32_t *msi_cs_gb2_table(bool gb18030);
+const uint16_t *msi_cs_gb4_table(void);
 
 /* ---- files --------------------------------------------------------------- */
 

@@ -86,6 +86,9 @@ struct ms_dict_entry {
 /** Entry for a tag, or NULL (private tags, unknown tags). Group lengths
  * (gggg,0000) and private creators (gggg,00xx odd gggg) get synthetic entries. */
 const struct ms_dict_entry *ms_dict_find(uint32_t tag);
+/** VR of private element tag (gggg,xxee) whose Private Creator (gggg,00xx)
+ * holds creator, from the private dictionary; MS_VR_NONE when unknown. */
+ms_vr ms_dict_private_vr(const char *creator, uint32_t tag);
 /** Entry for a keyword ("PatientName"), or NULL. */
 const struct ms_dict_entry *ms_dict_find_keyword(const char *keyword);
 /** Parse "PatientName", "(0010,0010)", "0010,0010" or "00100010" into a tag.
@@ -278,11 +281,15 @@ size_t ms_element_to_utf8(const struct ms_element *el, char *buf, size_t cap);
 
 /* ---- character sets ------------------------------------------------------- */
 
-/** Decode bytes in the given Specific Character Set value (possibly
- * multi-valued, with ISO 2022 code extensions) to UTF-8. is_pn selects the
- * PN rules ('^' and '=' reset the code set). Writes at most cap-1 bytes and a
- * NUL; returns the full length of the decoded text. Undecodable bytes become
- * U+FFFD. */
+/** Decode bytes in the given Specific Character Set value (the raw
+ * (0008,0005) text: possibly multi-valued, padded or empty; NULL means the
+ * default repertoire) to UTF-8, with ISO 2022 code extensions. is_pn selects
+ * the PN rules ('^' and '=' also return to the initial code sets). Writes at
+ * most cap-1 bytes of whole characters and a NUL (nothing when cap is 0, and
+ * out may then be NULL); returns the full length of the decoded text, so a
+ * buffer of that length + 1 holds all of it. Undecodable bytes become
+ * U+FFFD. Thread-safe; never allocates (code tables are filled once, on
+ * first use). See docs/conformance.md, "Character sets". */
 size_t ms_charset_to_utf8(const char *charset, const uint8_t *in, size_t len, bool is_pn,
                           char *out, size_t cap);
 

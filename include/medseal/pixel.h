@@ -56,6 +56,23 @@ MS_NODISCARD ms_status ms_pixel_frame_real(const struct ms_pixel_info *info, uin
 MS_NODISCARD ms_status ms_pixel_frame_stored(const struct ms_pixel_info *info, uint32_t frame,
                                              int32_t *out, struct ms_error *err);
 
+/** One frame of encapsulated Pixel Data: a run of fragments, numbered from
+ * 1 (fragment 0 is the Basic Offset Table). */
+struct ms_encap_frame {
+    uint32_t first_fragment;
+    uint32_t fragment_count;
+};
+
+/** Split encapsulated Pixel Data into nframes frames (PS3.5 A.4) using the
+ * Extended Offset Table (7FE0,0001) when present, else the Basic Offset
+ * Table, else one fragment per frame when the counts agree, else (one frame)
+ * all fragments. frames[] has nframes entries, filled on success.
+ * Errors: MS_ENOTFOUND (no encapsulated Pixel Data), MS_EMALFORMED (an offset
+ * that does not start a fragment, offsets out of order, counts that cannot
+ * be reconciled). */
+MS_NODISCARD ms_status ms_encap_frames(const struct ms_dataset *ds, struct ms_encap_frame *frames,
+                                       uint32_t nframes, struct ms_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,12 +8,16 @@
 bool cli_quiet;
 
 int cmd_dump(int argc, char **argv);
+int cmd_protect(int argc, char **argv);
+int cmd_unprotect(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
+    {"protect", cmd_protect, "protect files with a scheme (default: CMS envelope)"},
+    {"unprotect", cmd_unprotect, "restore protected files, bit-exact, after authentication"},
     {"scan", cmd_scan, "group DICOM files into patients, studies and series"},
     {"validate", cmd_validate, "check instances against their IOD and series geometry"},
     {"volume", cmd_volume, "build a 3D volume from a series and write NIfTI-1"},

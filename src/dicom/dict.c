@@ -8,6 +8,17 @@
 
 #include "dict_table.inc"
 
+struct private_entry {
+    const char *creator;
+    uint32_t tag, mask;
+    ms_vr vr;
+    const char *name;
+};
+
+#include "private_table.inc"
+
+#define PRIVATE_COUNT (sizeof private_table / sizeof private_table[0])
+
 #define DICT_ALL (sizeof dict_table / sizeof dict_table[0])
 #define KEYWORDS (sizeof dict_by_keyword / sizeof dict_by_keyword[0])
 
@@ -44,6 +55,22 @@ const struct ms_dict_entry *ms_dict_find(uint32_t tag)
     if (elem == 0)
         return &group_length_entry;
     return NULL;
+}
+
+ms_vr ms_dict_private_vr(const char *creator, uint32_t tag)
+{
+    size_t lo = 0, hi = PRIVATE_COUNT;
+    while (lo < hi) { /* first entry of the creator */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(private_table[mid].creator, creator) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < PRIVATE_COUNT && strcmp(private_table[lo].creator, creator) == 0; lo++)
+        if ((tag & private_table[lo].mask) == private_table[lo].tag)
+            return private_table[lo].vr;
+    return MS_VR_NONE;
 }
 
 const struct ms_dict_entry *ms_dict_find_keyword(const char *keyword)

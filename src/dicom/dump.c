@@ -42,6 +42,8 @@ static void text_printf(struct text *t, const char *fmt, ...)
         t->len = (size_t)n >= t->cap - t->len ? t->cap - 1 : t->len + (size_t)n;
 }
 
+static char *put_hex4(char *p, uint16_t v);
+
 /* Binary values joined with '\', at most max_chars characters. */
 static void format_binary(const struct ms_element *el, struct text *t, unsigned max_chars)
 {
@@ -59,8 +61,18 @@ static void format_binary(const struct ms_element *el, struct text *t, unsigned 
         if (i)
             text_add(t, "\\", 1);
         switch (vr) {
-        case MS_VR_OB: case MS_VR_UN: text_printf(t, "%02x", p[0]); break;
-        case MS_VR_OW: text_printf(t, "%04x", msi_rd16le(p)); break;
+        case MS_VR_OB: case MS_VR_UN: {
+            static const char hex[] = "0123456789abcdef";
+            char h[2] = {hex[p[0] >> 4], hex[p[0] & 15]};
+            text_add(t, h, 2);
+            break;
+        }
+        case MS_VR_OW: {
+            char h[4];
+            put_hex4(h, msi_rd16le(p));
+            text_add(t, h, 4);
+            break;
+        }
         case MS_VR_OL: text_printf(t, "%08x", msi_rd32le(p)); break;
         case MS_VR_OV: text_printf(t, "%016" PRIx64, msi_rd64le(p)); break;
         case MS_VR_AT: text_printf(t, "(%04x,%04x)", msi_rd16le(p), msi_rd16le(p + 2)); break;
@@ -117,18 +129,79 @@ static const char *keyword_of(uint32_t tag)
     return (MS_TAG_GROUP(tag) & 1) ? "PrivateTag" : "Unknown Tag & Data";
 }
 
+static char *put_hex4(char *p, uint16_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    p[0] = hex[(v >> 12) & 15];
+    p[1] = hex[(v >> 8) & 15];
+    p[2] = hex[(v >> 4) & 15];
+    p[3] = hex[v & 15];
+    return p + 4;
+}
+
+static char *put_uint(char *p, uint64_t v, int min_width)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (; n < min_width; min_width--)
+        *p++ = ' ';
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* One listing line, assembled in a buffer and written at once:
+ * "  (gggg,eeee) VR value        # len, vm Keyword". */
 static void line(struct dump *d, unsigned depth, uint32_t tag, const char *vr, const char *value,
                  uint64_t len, size_t vm, const char *name)
 {
-    char lenbuf[24];
-    int used = fprintf(d->out, "%*s(%04x,%04x) %s %s", (int)(depth * 2), "", MS_TAG_GROUP(tag),
-                       MS_TAG_ELEMENT(tag), vr, value);
-    int pad = (int)(depth * 2) + 15 + VALUE_COLUMN - used;
-    if (len == MS_UNDEFINED_LENGTH)
-        snprintf(lenbuf, sizeof lenbuf, "u/l");
-    else
-        snprintf(lenbuf, sizeof lenbuf, "%3" PRIu64, len);
-    fprintf(d->out, "%*s # %s, %zu %s\n", pad > 0 ? pad : 0, "", lenbuf, vm, name);
+    char buf[1600], *p = buf;
+    size_t vlen = strlen(value), nlen = strlen(name);
+    size_t indent = depth * 2 > 200 ? 200 : depth * 2;
+    size_t used;
+
+    if (vlen > 1200)
+        vlen = 1200;
+    if (nlen > 200)
+        nlen = 200;
+    memset(p, ' ', indent);
+    p += indent;
+    *p++ = '(';
+    p = put_hex4(p, MS_TAG_GROUP(tag));
+    *p++ = ',';
+    p = put_hex4(p, MS_TAG_ELEMENT(tag));
+    *p++ = ')';
+    *p++ = ' ';
+    *p++ = vr[0];
+    *p++ = vr[1];
+    *p++ = ' ';
+    memcpy(p, value, vlen);
+    p += vlen;
+    used = (size_t)(p - buf);
+    if (used < indent + 15 + VALUE_COLUMN) {
+        memset(p, ' ', indent + 15 + VALUE_COLUMN - used);
+        p = buf + indent + 15 + VALUE_COLUMN;
+    }
+    memcpy(p, " # ", 3);
+    p += 3;
+    if (len == MS_UNDEFINED_LENGTH) {
+        memcpy(p, "u/l", 3);
+        p += 3;
+    } else {
+        p = put_uint(p, len, 3);
+    }
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_uint(p, vm, 1);
+    *p++ = ' ';
+    memcpy(p, name, nlen);
+    p += nlen;
+    *p++ = '\n';
+    fwrite(buf, 1, (size_t)(p - buf), d->out);
 }
 
 static void dump_dataset(struct dump *d, const struct ms_dataset *ds, unsigned depth);
@@ -141,7 +214,7 @@ static void dump_items(struct dump *d, const struct ms_element *el, unsigned dep
         snprintf(summary, sizeof summary, "(Item with %s length #=%u)",
                  item->undef ? "undefined" : "explicit", item->n);
         line(d, depth + 1, MS_TAG_ITEM, "na", summary,
-             item->undef ? MS_UNDEFINED_LENGTH : 0, 1, "Item");
+             item->undef ? MS_UNDEFINED_LENGTH : item->length, 1, "Item");
         dump_dataset(d, item, depth + 2);
         if (item->undef)
             line(d, depth + 1, MS_TAG_ITEM_DELIM, "na", "(ItemDelimitationItem)", 0, 0,

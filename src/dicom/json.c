@@ -96,16 +96,65 @@ static void put_pn(struct json *j, const char *s, size_t n)
     msi_out_put(&j->out, "}", 1);
 }
 
+static size_t digits(const char *s, size_t i, size_t n)
+{
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
+/* True when s is a number in JSON's grammar (RFC 8259 6): "-0.5e3", not
+ * ".5", "+1", "01", "1." or "1e". */
 static bool is_json_number(const char *s, size_t n)
 {
-    char buf[64], *end;
-    if (n == 0 || n >= sizeof buf)
+    size_t i = (n && s[0] == '-') ? 1 : 0, k;
+
+    if (i < n && s[i] == '0')
+        i++;
+    else if ((k = digits(s, i, n)) > i)
+        i = k;
+    else
+        return false;
+    if (i < n && s[i] == '.') {
+        if ((k = digits(s, i + 1, n)) == i + 1)
+            return false;
+        i = k;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i += (i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-')) ? 2 : 1;
+        if ((k = digits(s, i, n)) == i)
+            return false;
+        i = k;
+    }
+    return i == n;
+}
+
+/* An IS or DS value as a JSON number: as written when JSON accepts it,
+ * else (".5", "+1", "01") its value in the shortest form that reads back
+ * the same. False when the text is no number at all. */
+static bool put_number(struct json *j, const char *s, size_t n)
+{
+    char buf[64], out[40], *end;
+    double d;
+
+    if (is_json_number(s, n)) {
+        msi_out_put(&j->out, s, n);
+        return true;
+    }
+    if (n == 0 || n >= sizeof buf || memchr(s, 'x', n) || memchr(s, 'X', n))
         return false;
     memcpy(buf, s, n);
     buf[n] = '\0';
-    strtod(buf, &end);
-    return *end == '\0' && strchr(buf, 'n') == NULL && strchr(buf, 'N') == NULL &&
-           strchr(buf, 'x') == NULL && strchr(buf, 'X') == NULL;
+    d = strtod(buf, &end);
+    if (end == buf || *end != '\0' || !isfinite(d))
+        return false;
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, sizeof out, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            break;
+    }
+    msi_out_str(&j->out, out);
+    return true;
 }
 
 static void trim(const char **s, size_t *n)
@@ -143,9 +192,7 @@ static void put_string_values(struct json *j, const struct ms_element *el)
             msi_out_str(&j->out, "null");
         else if (vr == MS_VR_PN)
             put_pn(j, v, n);
-        else if ((vr == MS_VR_IS || vr == MS_VR_DS) && is_json_number(v, n))
-            msi_out_put(&j->out, v, n);
-        else
+        else if ((vr != MS_VR_IS && vr != MS_VR_DS) || !put_number(j, v, n))
             put_escaped(j, v, n);
         start = i + 1;
     }
@@ -174,15 +221,34 @@ static void put_numbers(struct json *j, const struct ms_element *el)
     msi_out_put(&j->out, "]", 1);
 }
 
-static void put_base64(struct json *j, const uint8_t *p, uint64_t len)
+/* Base64 of a stream of chunks: up to two bytes carry over between calls. */
+struct b64 {
+    uint8_t carry[3];
+    size_t ncarry;
+};
+
+static void put_base64(struct json *j, struct b64 *b, const uint8_t *p, uint64_t len, bool last)
 {
     unsigned char enc[4 * 1024 + 4];
-    while (len > 0) {
-        size_t n = len > 3 * 1024 ? 3 * 1024 : (size_t)len;
-        int m = EVP_EncodeBlock(enc, p, (int)n);
-        msi_out_put(&j->out, enc, (size_t)m);
-        p += n;
-        len -= n;
+    uint8_t chunk[3 * 1024];
+
+    while (len > 0 || (last && b->ncarry)) {
+        size_t n = b->ncarry;
+        memcpy(chunk, b->carry, n);
+        while (n < sizeof chunk && len > 0) {
+            size_t take = sizeof chunk - n < len ? sizeof chunk - n : (size_t)len;
+            memcpy(chunk + n, p, take);
+            n += take;
+            p += take;
+            len -= take;
+        }
+        b->ncarry = last && len == 0 ? 0 : n % 3;
+        memcpy(b->carry, chunk + n - b->ncarry, b->ncarry);
+        n -= b->ncarry;
+        if (n)
+            msi_out_put(&j->out, enc, (size_t)EVP_EncodeBlock(enc, chunk, (int)n));
+        if (n == 0 && len == 0)
+            break;
     }
 }
 
@@ -204,12 +270,14 @@ static void put_binary(struct json *j, const struct ms_element *el)
     if (total == 0 && !(el->flags & MSI_EL_ENCAP))
         return;
     msi_out_str(&j->out, ",\"InlineBinary\":\"");
+    struct b64 b = {{0}, 0};
     if (el->flags & MSI_EL_ENCAP) {
         /* encapsulated: the fragments concatenated, as one stream */
         for (uint32_t i = 0; i < el->nfrags; i++)
-            put_base64(j, el->frags[i].data, el->frags[i].len);
+            put_base64(j, &b, el->frags[i].data, el->frags[i].len, false);
+        put_base64(j, &b, NULL, 0, true);
     } else {
-        put_base64(j, el->value, el->length);
+        put_base64(j, &b, el->value, el->length, true);
     }
     msi_out_put(&j->out, "\"", 1);
 }

@@ -122,10 +122,25 @@ static ms_vr resolve_ambiguous(const struct ms_dict_entry *d, uint32_t tag,
     return d->vr;
 }
 
+/* VR of a private element from its creator and the private dictionary. */
+static ms_vr private_vr(uint32_t tag, const struct ms_dataset *ds)
+{
+    char creator[72];
+    ms_vr vr;
+    uint16_t block = MS_TAG_ELEMENT(tag) >> 8;
+    if (block < 0x10 || !ms_dataset_get_string(ds, MS_TAG(MS_TAG_GROUP(tag), block), 0, creator,
+                                               sizeof creator))
+        return MS_VR_UN;
+    vr = ms_dict_private_vr(creator, tag);
+    return vr == MS_VR_NONE ? MS_VR_UN : vr;
+}
+
 /* VR of an element whose encoding does not say it. */
 static ms_vr implicit_vr(uint32_t tag, const struct ms_dataset *ds, uint64_t length)
 {
     const struct ms_dict_entry *d = ms_dict_find(tag);
+    if (!d && (MS_TAG_GROUP(tag) & 1))
+        return private_vr(tag, ds);
     if (!d || d->vr == MS_VR_NONE)
         return MS_VR_UN;
     if (d->vr2 != MS_VR_NONE)
@@ -224,7 +239,8 @@ static ms_status enter(struct reader *r, uint64_t pos)
 }
 
 /* Items of a sequence: until end (defined length) or the delimiter. */
-static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t end, bool undef)
+static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t end, uint64_t limit,
+                             bool undef)
 {
     ms_status st = enter(r, r->pos);
     if (st != MS_OK)
@@ -257,12 +273,20 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
             break;
         }
         item->offset = at(r, h.offset);
+        item->length = h.length;
         if (h.length == MS_UNDEFINED_LENGTH) {
             item->undef = true;
+        } else if (h.length > limit - r->pos) {
+            /* DCMTK and pydicom read such an item up to the end of the data */
+            warn(r, h.offset, "item of %llu bytes cut to the %llu bytes left",
+                 (unsigned long long)h.length, (unsigned long long)(limit - r->pos));
+            end = item_end = limit;
         } else if (h.length > end - r->pos) {
-            st = fail(r, MS_EMALFORMED, h.offset, "item of %llu bytes exceeds the %llu bytes left",
-                      (unsigned long long)h.length, (unsigned long long)(end - r->pos));
-            break;
+            /* the sequence's length is too short: DCMTK and pydicom read on */
+            warn(r, h.offset, "item of %llu bytes goes beyond its sequence (%04X,%04X)",
+                 (unsigned long long)h.length, TAG_ARGS(el->tag));
+            end = r->pos + h.length;
+            item_end = end;
         } else {
             item_end = r->pos + h.length;
         }
@@ -292,10 +316,10 @@ static ms_status parse_sequence(struct reader *r, struct ms_element *el, const s
         r->explicit_vr = false;
         r->big_endian = false;
     }
-    st = parse_items(r, el, seq_end, h->length == MS_UNDEFINED_LENGTH);
+    st = parse_items(r, el, seq_end, end, h->length == MS_UNDEFINED_LENGTH);
     r->explicit_vr = was_explicit;
     r->big_endian = was_be;
-    if (st == MS_OK && h->length != MS_UNDEFINED_LENGTH)
+    if (st == MS_OK && h->length != MS_UNDEFINED_LENGTH && r->pos < seq_end)
         r->pos = seq_end;
     return st;
 }
@@ -361,7 +385,18 @@ static ms_status parse_undefined(struct reader *r, struct ms_element *el, struct
 static void replace_un(struct reader *r, struct ms_element *el, struct header *h)
 {
     const struct ms_dict_entry *d = ms_dict_find(h->tag);
-    if (!d || d->vr == MS_VR_NONE || d->vr == MS_VR_UN || (MS_TAG_GROUP(h->tag) & 1))
+    if (!d && (MS_TAG_GROUP(h->tag) & 1)) {
+        ms_vr vr = private_vr(h->tag, el->parent);
+        if (vr != MS_VR_UN && vr != MS_VR_NONE) {
+            h->vr = vr;
+            el->vr = (uint8_t)vr;
+            el->flags |= MSI_EL_FROM_UN;
+            h->vr_from_un = true;
+        }
+        return;
+    }
+    if (!d || d->vr == MS_VR_NONE || d->vr == MS_VR_UN ||
+        ((MS_TAG_GROUP(h->tag) & 1) && strcmp(d->keyword, "PrivateCreator") != 0))
         return;
     h->vr = d->vr2 != MS_VR_NONE ? resolve_ambiguous(d, h->tag, el->parent, true, h->length)
                                  : d->vr;
@@ -391,7 +426,7 @@ static ms_status parse_value(struct reader *r, struct ms_element *el, struct hea
     if (h->vr == MS_VR_SQ)
         return parse_sequence(r, el, h, end, h->vr_from_un);
     el->value = r->buf + r->pos;
-    if (r->big_endian && !h->vr_from_un) {
+    if (r->big_endian) {
         el->value = swap_value(r, el->value, h->length, h->vr);
         if (!el->value)
             return ms_error_set(r->err, MS_ENOMEM, "out of memory");
@@ -535,6 +570,8 @@ static ms_status choose_syntax(struct reader *r, struct ms_file *f)
     if (r->size - r->pos >= 8) {
         bool gex = ex, gbe = be;
         guess_encoding(r, r->pos, &gex, &gbe);
+        if (ts) /* a known syntax decides the byte order, as in pydicom and DCMTK */
+            gbe = be;
         if (ts && (gex != ex || gbe != be))
             warn(r, r->pos, "transfer syntax says %s VR %s endian, the data is %s VR %s endian",
                  ex ? "explicit" : "implicit", be ? "big" : "little",

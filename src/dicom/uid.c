@@ -93,12 +93,22 @@ const struct ms_transfer_syntax *ms_ts_deflated(void) { return &ts_table[3]; }
 
 const char *ms_uid_name(const char *uid)
 {
-    size_t n = uid_len(uid);
+    size_t n = uid_len(uid), lo = 0, hi = sizeof uid_table / sizeof uid_table[0];
     const struct ms_transfer_syntax *ts = ms_ts_find(uid);
     if (ts)
         return ts->name;
-    for (size_t i = 0; i < sizeof uid_table / sizeof uid_table[0]; i++)
-        if (strlen(uid_table[i].uid) == n && memcmp(uid_table[i].uid, uid, n) == 0)
-            return uid_table[i].name;
+    while (lo < hi) { /* the generated table is sorted by UID */
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strncmp(uid_table[mid].uid, uid, n);
+        if (c == 0) {
+            if (uid_table[mid].uid[n] == '\0')
+                return uid_table[mid].name;
+            c = 1; /* a longer UID with the same prefix sorts after */
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }

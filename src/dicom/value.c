@@ -94,7 +94,8 @@ static bool binary_number(const struct ms_element *el, size_t idx, double *d, in
     const uint8_t *p;
     uint64_t off;
 
-    if (!el->value || size == 0 || !msi_mul_u64(idx, size, &off) || off + size > el->length)
+    if (!el->value || size == 0 || !msi_mul_u64(idx, size, &off) || off >= el->length ||
+        size > el->length - off)
         return false;
     p = el->value + off;
     *is_int = true;
@@ -168,6 +169,16 @@ static bool charset_vr(ms_vr vr)
            vr == MS_VR_UC || vr == MS_VR_UT || vr == MS_VR_PN;
 }
 
+/* PN has its own delimiters; LT, ST and UT hold one value, so '\\' is text. */
+static unsigned text_flags(ms_vr vr)
+{
+    if (vr == MS_VR_PN)
+        return MSI_CS_PN;
+    if (vr == MS_VR_LT || vr == MS_VR_ST || vr == MS_VR_UT)
+        return MSI_CS_SINGLE_VALUE;
+    return 0;
+}
+
 size_t ms_element_to_utf8(const struct ms_element *el, char *buf, size_t cap)
 {
     ms_vr vr = (ms_vr)el->vr;
@@ -180,7 +191,7 @@ size_t ms_element_to_utf8(const struct ms_element *el, char *buf, size_t cap)
     while (len > 0 && (el->value[len - 1] == ' ' || el->value[len - 1] == '\0'))
         len--;
     if (charset_vr(vr))
-        return ms_charset_to_utf8(el->parent->charset, el->value, (size_t)len, vr == MS_VR_PN,
+        return msi_charset_decode(el->parent->charset, el->value, (size_t)len, text_flags(vr),
                                   buf, cap);
-    return ms_charset_to_utf8("", el->value, (size_t)len, false, buf, cap);
+    return msi_charset_decode("", el->value, (size_t)len, 0, buf, cap);
 }

@@ -126,7 +126,7 @@ static void put_value(struct writer *w, const struct ms_element *el)
     unsigned size = ms_vr_binary_size((ms_vr)el->vr);
     uint8_t pad = ms_vr_padding((ms_vr)el->vr);
 
-    if (w->big_endian && size > 1 && el->vr != MS_VR_UN && !(el->flags & MSI_EL_FROM_UN)) {
+    if (w->big_endian && size > 1 && el->vr != MS_VR_UN) {
         uint8_t chunk[4096];
         uint64_t done = 0;
         if (el->vr == MS_VR_AT)
@@ -204,6 +204,10 @@ static ms_status write_sequence(struct writer *w, const struct ms_element *el)
 static ms_status write_fragments(struct writer *w, const struct ms_element *el)
 {
     uint8_t zero = 0;
+    if (!w->explicit_vr && el->tag != MS_TAG_PIXEL_DATA) /* a reader would take it for UN SQ */
+        return ms_error_set(w->err, MS_EUNSUPPORTED,
+                            "(%04X,%04X): fragments other than Pixel Data need an explicit VR",
+                            TAG_ARGS(el->tag));
     put_header(w, el->tag, el->vr == MS_VR_OW ? MS_VR_OW : MS_VR_OB, MS_UNDEFINED_LENGTH);
     for (uint32_t i = 0; i < el->nfrags; i++) {
         put_tag(w, MS_TAG_ITEM);

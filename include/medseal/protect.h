@@ -1,0 +1,88 @@
+/* medseal — per-instance protection schemes (`medseal protect` /
+ * `medseal unprotect`). Each scheme turns one input file into one protected
+ * output and back, bit-exact. The table of schemes and their status labels is
+ * in docs/protect.md; DESIGN.md explains why weak schemes exist. */
+#ifndef MEDSEAL_PROTECT_H
+#define MEDSEAL_PROTECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medseal/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What a scheme is and how far it can be trusted. */
+struct ms_scheme_info {
+    const char *name;     /* "cms", "pixel-gcm", ... */
+    const char *origin;   /* "PS3.10 7.4, seed 002", "seed 001", ... */
+    const char *label;    /* "recommended", "paper mode", "insecure, research" */
+    const char *summary;  /* one line */
+    const char *suffix;   /* appended to output names ("" keeps the name) */
+    bool needs_force;     /* refused unless the user insists (--i-know) */
+};
+
+/** Options shared by all schemes; a zeroed struct is the default. Paths
+ * only: key material is read by the schemes and wiped after use. */
+struct ms_protect_options {
+    const char *scheme;              /* protect: NULL = "cms" */
+    const char *const *recipients;   /* certificates (--to), nrecipients of them */
+    size_t nrecipients;
+    const char *passphrase_file;     /* --passphrase-file */
+    const char *key_file;            /* -k: symmetric key (raw 32 bytes or text format) */
+    const char *private_key;         /* unprotect: --key */
+    const char *certificate;         /* unprotect: --cert */
+    bool strict_dicom;               /* cms: PS3.10 7.4 EnvelopedData(SignedData) */
+    const char *sign_key;            /* cms --strict-dicom, deid: signer */
+    const char *sign_cert;
+    bool key_from_header;            /* pixel-gcm: the paper's Whirlpool(UID+name) key */
+    double chaos_x0, chaos_mu;       /* chaos: 0 = paper's 0.4 and 3.87 */
+    unsigned slices;                 /* cbc-slices: segments, 0 = 4 */
+    const char *compress;            /* NULL, "deflate", "rle", "jpeg-ls" */
+    bool armor;                      /* Base64 PEM-style output */
+    bool force;                      /* --i-know: allow needs_force schemes */
+    const char *otp_store;           /* otp: one-time key store directory */
+    const char *stego_mode;          /* stego: "lsb" or "highbits" */
+};
+
+/** What a protect/unprotect call did (for the report and progress). */
+struct ms_protect_report {
+    const struct ms_scheme_info *scheme;
+    uint64_t bytes_in, bytes_out;
+    uint64_t compressed_bytes;   /* 0 when no compression */
+    char note[160];              /* e.g. "insecure: key derived from header" */
+};
+
+/** Number of schemes and the i-th, in the order of docs/protect.md. */
+size_t ms_scheme_count(void);
+const struct ms_scheme_info *ms_scheme_at(size_t i);
+/** Scheme by name, or NULL. */
+const struct ms_scheme_info *ms_scheme_find(const char *name);
+
+/** Protect the file in into out (written atomically; nothing is left on
+ * failure). rep may be NULL. Errors: MS_EUSAGE (unknown scheme, missing key
+ * or recipient, weak scheme without force), MS_EMALFORMED/MS_EUNSUPPORTED
+ * (input the scheme cannot take), MS_EKEY, MS_EIO. */
+MS_NODISCARD ms_status ms_protect_file(const char *in, const char *out,
+                                       const struct ms_protect_options *opt,
+                                       struct ms_protect_report *rep, struct ms_error *err);
+
+/** Recognise the scheme of a protected file and restore the original into
+ * out, bit-exact, only after every authentication check passed.
+ * Errors: MS_EUNSUPPORTED (not a protected file), MS_EKEY (wrong key,
+ * tampered data), MS_EMALFORMED, MS_EIO. */
+MS_NODISCARD ms_status ms_unprotect_file(const char *in, const char *out,
+                                         const struct ms_protect_options *opt,
+                                         struct ms_protect_report *rep, struct ms_error *err);
+
+/** The scheme that protected a file, or NULL when it is not protected (or
+ * cannot be read). */
+const struct ms_scheme_info *ms_protect_identify(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,289 @@
+/* medseal protect / unprotect: files and directories (mirrored), on all
+ * cores, with a progress bar on a terminal. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "medseal/protect.h"
+#include "medseal/util.h"
+
+#define MAX_RECIPIENTS 32
+
+struct job {
+    bool unprotect;
+    struct ms_protect_options opt;
+    const char *out;
+    bool out_is_dir;
+    struct ms_pathlist files;
+    char **rel;              /* output path relative to out, per file */
+    struct ms_error *errors; /* per file */
+    struct ms_protect_report *reports;
+};
+
+static void help(bool unprotect)
+{
+    if (unprotect)
+        printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--passphrase-file F]\n"
+               "                         [-k KEYFILE] [--otp-store DIR] INPUT... -o OUT\n\n"
+               "Recognises the scheme of each protected input and restores the original file\n"
+               "bit-exact, after every authentication check has passed.\n");
+    else
+        printf("usage: medseal protect [--scheme NAME] [--to CERT.pem]... [--passphrase-file F]\n"
+               "                       [-k KEYFILE] [scheme options] INPUT... -o OUT\n\n"
+               "Schemes (docs/protect.md):\n");
+    if (!unprotect)
+        for (size_t i = 0; i < ms_scheme_count(); i++) {
+            const struct ms_scheme_info *s = ms_scheme_at(i);
+            printf("  %-11s %-20s %s%s\n", s->name, s->label, s->summary,
+                   s->needs_force ? " (needs --i-know)" : "");
+        }
+    printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
+           "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
+           "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
+           "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
+           "--stego-mode lsb|highbits, --i-know, --threads N, --quiet.\n");
+}
+
+/* Option with a value; returns false when it is not one of ours. */
+static bool value_option(struct job *j, const char *name, const char *value,
+                         const char **recips, size_t *nrecips, unsigned *threads)
+{
+    struct ms_protect_options *o = &j->opt;
+    if (!strcmp(name, "--scheme")) o->scheme = value;
+    else if (!strcmp(name, "--to") && *nrecips < MAX_RECIPIENTS) recips[(*nrecips)++] = value;
+    else if (!strcmp(name, "--passphrase-file")) o->passphrase_file = value;
+    else if (!strcmp(name, "-k") || !strcmp(name, "--key-file")) o->key_file = value;
+    else if (!strcmp(name, "--key")) o->private_key = value;
+    else if (!strcmp(name, "--cert")) o->certificate = value;
+    else if (!strcmp(name, "--sign-key")) o->sign_key = value;
+    else if (!strcmp(name, "--sign-cert")) o->sign_cert = value;
+    else if (!strcmp(name, "--x0")) o->chaos_x0 = strtod(value, NULL);
+    else if (!strcmp(name, "--mu")) o->chaos_mu = strtod(value, NULL);
+    else if (!strcmp(name, "--slices")) o->slices = (unsigned)strtoul(value, NULL, 10);
+    else if (!strcmp(name, "--compress")) o->compress = value;
+    else if (!strcmp(name, "--otp-store")) o->otp_store = value;
+    else if (!strcmp(name, "--stego-mode")) o->stego_mode = value;
+    else if (!strcmp(name, "-o")) j->out = value;
+    else if (!strcmp(name, "--threads")) *threads = (unsigned)strtoul(value, NULL, 10);
+    else return false;
+    return true;
+}
+
+static bool flag_option(struct job *j, const char *name)
+{
+    struct ms_protect_options *o = &j->opt;
+    if (!strcmp(name, "--strict-dicom")) o->strict_dicom = true;
+    else if (!strcmp(name, "--key-from-header")) o->key_from_header = true;
+    else if (!strcmp(name, "--armor")) o->armor = true;
+    else if (!strcmp(name, "--i-know")) o->force = true;
+    else return false;
+    return true;
+}
+
+/* Output name of one input: mirrored under a directory, suffix added or removed. */
+static char *output_name(const struct job *j, const char *rel)
+{
+    const struct ms_scheme_info *s = j->unprotect ? NULL : ms_scheme_find(j->opt.scheme ? j->opt.scheme : "cms");
+    const char *suffix = s ? s->suffix : "";
+    size_t n = strlen(j->out) + strlen(rel) + strlen(suffix) + 2;
+    char *path = malloc(n);
+    if (!path)
+        return NULL;
+    if (!j->out_is_dir) {
+        snprintf(path, n, "%s", j->out);
+        return path;
+    }
+    snprintf(path, n, "%s/%s%s", j->out, rel, suffix);
+    return path;
+}
+
+/* Strip a known protection suffix when unprotecting into a directory. */
+static void strip_suffix(char *path)
+{
+    static const char *const suffixes[] = {".p7m", ".p7m.pem", ".cbcs", NULL};
+    size_t n = strlen(path);
+    for (size_t i = 0; suffixes[i]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(path + n - k, suffixes[i]) == 0) {
+            path[n - k] = '\0';
+            return;
+        }
+    }
+}
+
+static void run_one(void *ctx, size_t i)
+{
+    struct job *j = ctx;
+    char *out = output_name(j, j->rel[i]);
+    char *slash;
+    ms_status st;
+
+    if (!out) {
+        ms_error_set(&j->errors[i], MS_ENOMEM, "out of memory");
+        return;
+    }
+    if (j->unprotect && j->out_is_dir)
+        strip_suffix(out);
+    slash = strrchr(out, '/');
+    if (slash && j->out_is_dir) {
+        *slash = '\0';
+        st = ms_mkdirs(out, &j->errors[i]);
+        *slash = '/';
+        if (st != MS_OK) {
+            free(out);
+            return;
+        }
+    }
+    if (j->unprotect)
+        st = ms_unprotect_file(j->files.paths[i], out, &j->opt, &j->reports[i], &j->errors[i]);
+    else
+        st = ms_protect_file(j->files.paths[i], out, &j->opt, &j->reports[i], &j->errors[i]);
+    j->errors[i].code = st;
+    free(out);
+}
+
+/* Relative output names: the part below each directory input, or the base name. */
+static ms_status collect(struct job *j, char **inputs, int ninputs, struct ms_error *err)
+{
+    for (int k = 0; k < ninputs; k++) {
+        size_t before = j->files.count;
+        const char *in = inputs[k];
+        ms_status st = ms_pathlist_collect(&j->files, (const char *const *)&in, 1, err);
+        char **rel;
+        if (st != MS_OK)
+            return st;
+        rel = realloc(j->rel, (j->files.count + 1) * sizeof *rel);
+        if (!rel)
+            return ms_error_set(err, MS_ENOMEM, "out of memory");
+        j->rel = rel;
+        for (size_t i = before; i < j->files.count; i++) {
+            const char *p = j->files.paths[i];
+            if (ms_is_dir(in)) {
+                p += strlen(in);
+                while (*p == '/')
+                    p++;
+            } else {
+                const char *b = strrchr(p, '/');
+                p = b ? b + 1 : p;
+            }
+            j->rel[i] = (char *)p;
+        }
+    }
+    return MS_OK;
+}
+
+static int report(const struct job *j, double seconds)
+{
+    int rc = 0;
+    uint64_t in = 0, out = 0;
+    size_t ok = 0;
+    const char *scheme = NULL, *label = NULL;
+
+    for (size_t i = 0; i < j->files.count; i++) {
+        if (j->errors[i].code != MS_OK) {
+            int r = ms_status_exit_code(j->errors[i].code);
+            fprintf(stderr, "medseal: %s: %s\n", j->files.paths[i], j->errors[i].msg);
+            rc = r > rc ? r : rc;
+            continue;
+        }
+        ok++;
+        in += j->reports[i].bytes_in;
+        out += j->reports[i].bytes_out;
+        if (j->reports[i].scheme) {
+            scheme = j->reports[i].scheme->name;
+            label = j->reports[i].scheme->label;
+        }
+        if (j->reports[i].note[0] && !cli_quiet)
+            fprintf(stderr, "medseal: %s: note: %s\n", j->files.paths[i], j->reports[i].note);
+    }
+    if (!cli_quiet)
+        fprintf(stderr, "%s %zu of %zu file(s)%s%s%s%s: %.1f MB in, %.1f MB out, %.2f s\n",
+                j->unprotect ? "unprotected" : "protected", ok, j->files.count,
+                scheme ? " with " : "", scheme ? scheme : "", label ? ", " : "",
+                label ? label : "", in / 1e6, out / 1e6, seconds);
+    return rc;
+}
+
+static int run(int argc, char **argv, bool unprotect)
+{
+    const char *cmd = unprotect ? "unprotect" : "protect";
+    const char *recips[MAX_RECIPIENTS];
+    size_t nrecips = 0;
+    unsigned threads = 0;
+    struct job j;
+    struct ms_error err = {0};
+    struct timespec t0, t1;
+    int i, rc, ninputs = 0;
+    char **inputs = calloc((size_t)argc, sizeof *inputs);
+
+    memset(&j, 0, sizeof j);
+    j.unprotect = unprotect;
+    if (!inputs)
+        return 5;
+    for (i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            help(unprotect);
+            free(inputs);
+            return 0;
+        }
+        if (argv[i][0] != '-' || !argv[i][1])
+            inputs[ninputs++] = argv[i];
+        else if (flag_option(&j, argv[i]))
+            continue;
+        else if (i + 1 < argc && value_option(&j, argv[i], argv[i + 1], recips, &nrecips, &threads))
+            i++;
+        else {
+            free(inputs);
+            return cli_usage(cmd, "unknown option or missing value '%s'", argv[i]);
+        }
+    }
+    j.opt.recipients = recips;
+    j.opt.nrecipients = nrecips;
+    if (ninputs == 0 || !j.out) {
+        free(inputs);
+        return cli_usage(cmd, ninputs ? "no output given (-o OUT)" : "no input given");
+    }
+    if (!unprotect && j.opt.scheme && !ms_scheme_find(j.opt.scheme)) {
+        free(inputs);
+        return cli_usage(cmd, "unknown scheme '%s'", j.opt.scheme);
+    }
+    if (collect(&j, inputs, ninputs, &err) != MS_OK) {
+        free(inputs);
+        free(j.rel);
+        ms_pathlist_clear(&j.files);
+        return cli_fail(NULL, &err);
+    }
+    j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
+    if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK) {
+        rc = cli_fail(j.out, &err);
+    } else {
+        j.errors = calloc(j.files.count + 1, sizeof *j.errors);
+        j.reports = calloc(j.files.count + 1, sizeof *j.reports);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (j.errors && j.reports)
+            ms_parallel_for(j.files.count, threads, run_one, &j, cmd, !cli_quiet);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        rc = (j.errors && j.reports)
+                 ? report(&j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9)
+                 : 5;
+        free(j.errors);
+        free(j.reports);
+    }
+    free(inputs);
+    free(j.rel);
+    ms_pathlist_clear(&j.files);
+    return rc;
+}
+
+int cmd_protect(int argc, char **argv)
+{
+    return run(argc, argv, false);
+}
+
+int cmd_unprotect(int argc, char **argv)
+{
+    return run(argc, argv, true);
+}
