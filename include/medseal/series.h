@@ -112,7 +112,8 @@ size_t ms_scan_skipped_count(const struct ms_scan *s);
 size_t ms_scan_series_count(struct ms_scan *s);
 const struct ms_series *ms_scan_series(struct ms_scan *s, size_t i);
 
-/** Dataset-level checks of the whole scan: duplicate SOP Instance UIDs, then
+/** Dataset-level checks of the whole scan: SOP Instance UIDs used in two
+ * series, then
  * ms_series_check() for every series. Returns MS_OK or MS_ENOMEM. */
 MS_NODISCARD ms_status ms_scan_check(struct ms_scan *s, ms_finding_fn fn, void *ctx,
                                      struct ms_error *err);
@@ -181,7 +182,8 @@ struct ms_stack_info {
 MS_NODISCARD ms_status ms_series_stack_info(const struct ms_series *se, size_t k,
                                             struct ms_stack_info *out, struct ms_error *err);
 
-/** Dataset-level checks of one series: instances that disagree on patient,
+/** Dataset-level checks of one series: duplicate SOP Instance UIDs,
+ * instances that disagree on patient,
  * study, frame of reference, modality, rows/columns, pixel spacing; then for
  * every stack the slice geometry: duplicated positions, gaps (missing
  * slices), irregular spacing, positions off the stack axis, and mixed

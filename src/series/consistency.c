@@ -106,7 +106,9 @@ static void check_field(const struct ms_series *se, const struct field *f, ms_fi
 ms_status ms_series_check(const struct ms_series *se, ms_finding_fn fn, void *ctx,
                           struct ms_error *err)
 {
-    (void)err;
+    ms_status st = msi_report_duplicate_uids(se->inst, se->n, false, fn, ctx, err);
+    if (st != MS_OK)
+        return st;
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         check_field(se, &fields[i], fn, ctx);
     msi_series_check_geometry(se, fn, ctx);

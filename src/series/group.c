@@ -101,6 +101,8 @@ static ms_status new_series(struct ms_scan *s, struct msi_instance **run, size_t
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     memcpy(se->inst, run, n * sizeof *run);
     se->n = se->cap = n;
+    for (size_t i = 0; i < n; i++)
+        run[i]->series = se;
     s->series[s->nseries++] = se;
     qsort(se->inst, n, sizeof *se->inst, cmp_by_instance_number);
     st = msi_series_build_stacks(se, s->arena, err);
@@ -191,35 +193,40 @@ static int cmp_by_sop_uid(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static void report_duplicate_uids(struct msi_instance **v, size_t n, ms_finding_fn fn, void *ctx)
+ms_status msi_report_duplicate_uids(struct msi_instance *const *in, size_t n,
+                                    bool other_series_only, ms_finding_fn fn, void *ctx,
+                                    struct ms_error *err)
 {
+    struct msi_instance **v;
+    if (n < 2)
+        return MS_OK;
+    if (!(v = malloc(n * sizeof *v)))
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    memcpy(v, in, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_by_sop_uid);
     for (size_t i = 1; i < n; i++) {
         const struct msi_instance *a = v[i - 1], *b = v[i];
         if (!b->info.sop_instance_uid[0] || strcmp(a->info.sop_instance_uid, b->info.sop_instance_uid))
             continue;
+        if (other_series_only && a->series == b->series)
+            continue;
         msi_report(fn, ctx, MS_SEVERITY_ERROR, b->info.path, "duplicate-uid", MS_TAG(0x0008, 0x0018),
-                   "SOPInstanceUID", "", "SOP Instance UID %s is also the UID of %s",
-                   b->info.sop_instance_uid, a->info.path);
+                   "SOPInstanceUID", "", "SOP Instance UID %s is also the UID of %s%s",
+                   b->info.sop_instance_uid, a->info.path,
+                   a->series == b->series ? "" : " (another series)");
     }
+    free(v);
+    return MS_OK;
 }
 
 ms_status ms_scan_check(struct ms_scan *s, ms_finding_fn fn, void *ctx, struct ms_error *err)
 {
-    struct msi_instance **v;
     ms_status st;
 
     if (!s->grouped && (st = group(s, err)) != MS_OK)
         return st;
-    if (s->n) {
-        if (!(v = malloc(s->n * sizeof *v)))
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        memcpy(v, s->inst, s->n * sizeof *v);
-        qsort(v, s->n, sizeof *v, cmp_by_sop_uid);
-        report_duplicate_uids(v, s->n, fn, ctx);
-        free(v);
-    }
-    for (size_t i = 0; i < s->nseries; i++)
-        if ((st = ms_series_check(s->series[i], fn, ctx, err)) != MS_OK)
-            return st;
-    return MS_OK;
+    st = msi_report_duplicate_uids(s->inst, s->n, true, fn, ctx, err);
+    for (size_t i = 0; st == MS_OK && i < s->nseries; i++)
+        st = ms_series_check(s->series[i], fn, ctx, err);
+    return st;
 }

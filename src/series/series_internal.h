@@ -37,6 +37,7 @@ struct msi_instance {
     struct msi_frame *frames;   /* nrec records: one per frame whose geometry the data gives */
     size_t nrec;
     size_t order;               /* position in the scan, for stable sorting */
+    const struct ms_series *series; /* set by grouping */
 };
 
 /** A 3D stack of a series: frames sorted by dist. */
@@ -83,6 +84,12 @@ ms_status msi_instance_summarize(struct msi_instance *in, struct msi_arena *a, c
  * Errors: MS_ENOMEM. */
 ms_status msi_series_build_stacks(struct ms_series *se, struct msi_arena *a,
                                   struct ms_error *err);
+
+/** Report instances whose SOP Instance UID another one of v has; with
+ * other_series_only, only pairs from different series (group.c). */
+ms_status msi_report_duplicate_uids(struct msi_instance *const *v, size_t n,
+                                    bool other_series_only, ms_finding_fn fn, void *ctx,
+                                    struct ms_error *err);
 
 /** Geometry findings of one series (geometry.c). */
 void msi_series_check_geometry(const struct ms_series *se, ms_finding_fn fn, void *ctx);
