@@ -213,21 +213,16 @@ static void on_note(void *ctx, const char *path, ms_status why, const char *note
         fprintf(stderr, "medseal scan: skipped %s: %s\n", path, note);
 }
 
-int cmd_scan(int argc, char **argv)
+/* Options; returns -1 to go on (*first: first path), else the exit code. */
+static int parse_args(int argc, char **argv, bool *json, int *first)
 {
-    struct ms_scan_options opt = {0};
-    struct ms_scan *scan = NULL;
-    struct ms_error err = {0};
-    static char outbuf[1 << 16];
-    bool json = false;
-    int i, rc = 0;
-
+    int i;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (cli_is_help(argv[i])) {
             help();
             return 0;
         } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
+            *json = true;
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
@@ -237,27 +232,48 @@ int cmd_scan(int argc, char **argv)
     }
     if (i >= argc)
         return cli_usage("scan", "no files or directories given");
-    opt.note = on_note;
-    opt.warn = NULL; /* reader warnings belong to dump and validate */
-    if (ms_scan_create(&scan, &opt, &err) != MS_OK)
-        return cli_fail(NULL, &err);
-    for (; i < argc; i++)
+    *first = i;
+    return -1;
+}
+
+static int scan_paths(struct ms_scan *scan, int argc, char **argv, int first)
+{
+    struct ms_error err = {0};
+    int rc = 0;
+    for (int i = first; i < argc; i++)
         if (ms_scan_add(scan, argv[i], &err) != MS_OK) {
             int e = cli_fail(NULL, &err);
             rc = e > rc ? e : rc;
         }
+    return rc;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    struct ms_scan_options opt = {0};
+    struct ms_scan *scan = NULL;
+    struct ms_error err = {0};
+    static char outbuf[1 << 16];
+    bool json = false;
+    int first = 0, rc = parse_args(argc, argv, &json, &first);
+    size_t n;
+
+    if (rc >= 0)
+        return rc;
+    opt.note = on_note; /* reader warnings belong to dump and validate */
+    if (ms_scan_create(&scan, &opt, &err) != MS_OK)
+        return cli_fail(NULL, &err);
+    rc = scan_paths(scan, argc, argv, first);
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     if (json)
         print_json(scan);
     else
         print_table(scan);
     fflush(stdout);
+    n = ms_scan_instance_count(scan);
     if (!cli_quiet)
-        fprintf(stderr, "medseal scan: %zu instance%s in %zu series, %zu skipped\n",
-                ms_scan_instance_count(scan), ms_scan_instance_count(scan) == 1 ? "" : "s",
-                ms_scan_series_count(scan), ms_scan_skipped_count(scan));
-    if (!rc && ms_scan_instance_count(scan) == 0)
-        rc = 1;
+        fprintf(stderr, "medseal scan: %zu instance%s in %zu series, %zu skipped\n", n,
+                n == 1 ? "" : "s", ms_scan_series_count(scan), ms_scan_skipped_count(scan));
     ms_scan_destroy(scan);
-    return rc;
+    return rc ? rc : n == 0 ? 1 : 0;
 }

@@ -129,12 +129,42 @@ static int parse_args(int argc, char **argv, struct validate_run *r, int *first)
     return -1;
 }
 
+static void print_summary(const struct validate_run *r, struct ms_scan *scan)
+{
+    size_t n = ms_scan_instance_count(scan);
+    if (r->json)
+        printf("\n  ],\n  \"instances\": %zu, \"series\": %zu, \"skipped\": %zu, \"errors\": %zu, "
+               "\"warnings\": %zu, \"valid\": %s\n}\n", n, ms_scan_series_count(scan),
+               ms_scan_skipped_count(scan), r->errors, r->warnings, r->errors ? "false" : "true");
+    else if (!cli_quiet)
+        fprintf(stderr, "medseal validate: %zu instance%s in %zu series, %zu skipped: %zu error%s, "
+                "%zu warning%s\n", n, n == 1 ? "" : "s", ms_scan_series_count(scan),
+                ms_scan_skipped_count(scan), r->errors, r->errors == 1 ? "" : "s", r->warnings,
+                r->warnings == 1 ? "" : "s");
+}
+
+/* Scan (and validate) every argument; returns the worst exit code of the
+ * paths that could not be read. */
+static int scan_all(struct validate_run *r, struct ms_scan *scan, int argc, char **argv, int first)
+{
+    struct ms_error err = {0};
+    int rc = 0;
+    for (int i = first; i < argc; i++) {
+        r->top = argv[i];
+        if (ms_scan_add(scan, argv[i], &err) != MS_OK) {
+            int e = cli_fail(NULL, &err);
+            rc = e > rc ? e : rc;
+        }
+    }
+    return rc;
+}
+
 static int run(struct validate_run *r, int argc, char **argv, int first)
 {
     struct ms_scan_options opt = {0};
     struct ms_scan *scan = NULL;
     struct ms_error err = {0};
-    int rc = 0;
+    int rc;
 
     opt.read_pixels = true;
     opt.on_file = on_file;
@@ -144,30 +174,14 @@ static int run(struct validate_run *r, int argc, char **argv, int first)
     opt.warn = cli_quiet ? NULL : cli_warn;
     if (ms_scan_create(&scan, &opt, &err) != MS_OK)
         return cli_fail(NULL, &err);
-    for (int i = first; i < argc; i++) {
-        r->top = argv[i];
-        if (ms_scan_add(scan, argv[i], &err) != MS_OK) {
-            int e = cli_fail(NULL, &err);
-            rc = e > rc ? e : rc;
-        }
-    }
+    rc = scan_all(r, scan, argc, argv, first);
     if (!r->no_series && ms_scan_check(scan, on_finding, r, &err) != MS_OK)
         rc = cli_fail(NULL, &err);
     if (ms_scan_instance_count(scan) == 0 && rc == 0) {
         struct ms_finding f = {MS_SEVERITY_ERROR, "", "read", 0, "", "", "no DICOM instance found"};
         on_finding(r, &f);
     }
-    if (r->json)
-        printf("\n  ],\n  \"instances\": %zu, \"series\": %zu, \"skipped\": %zu, \"errors\": %zu, "
-               "\"warnings\": %zu, \"valid\": %s\n}\n", ms_scan_instance_count(scan),
-               ms_scan_series_count(scan), ms_scan_skipped_count(scan), r->errors, r->warnings,
-               r->errors ? "false" : "true");
-    else if (!cli_quiet)
-        fprintf(stderr, "medseal validate: %zu instance%s in %zu series, %zu skipped: %zu error%s, "
-                "%zu warning%s\n", ms_scan_instance_count(scan),
-                ms_scan_instance_count(scan) == 1 ? "" : "s", ms_scan_series_count(scan),
-                ms_scan_skipped_count(scan), r->errors, r->errors == 1 ? "" : "s", r->warnings,
-                r->warnings == 1 ? "" : "s");
+    print_summary(r, scan);
     ms_scan_destroy(scan);
     if (rc)
         return rc;

@@ -40,48 +40,77 @@ struct volume_args {
     int first;
 };
 
+/* Option handlers: -1 when accepted, else the exit code. */
+typedef int (*option_fn)(struct volume_args *a, const char *value);
+
+static int opt_out(struct volume_args *a, const char *v) { a->out = v; return -1; }
+static int opt_series(struct volume_args *a, const char *v) { a->series = v; return -1; }
+static int opt_all(struct volume_args *a, const char *v) { (void)v; a->all = true; return -1; }
+static int opt_iso(struct volume_args *a, const char *v) { (void)v; a->slice_spacing = 0; return -1; }
+static int opt_f32(struct volume_args *a, const char *v) { (void)v; a->type = MS_NIFTI_FLOAT32; return -1; }
+static int opt_i16(struct volume_args *a, const char *v) { (void)v; a->type = MS_NIFTI_INT16; return -1; }
+
+static int opt_stack(struct volume_args *a, const char *v)
+{
+    char *end;
+    unsigned long k = strtoul(v, &end, 10);
+    if (*end || k == 0)
+        return cli_usage("volume", "--stack needs a number from 1");
+    a->stack = k;
+    return -1;
+}
+
+static int opt_spacing(struct volume_args *a, const char *v)
+{
+    char *end;
+    a->slice_spacing = strtod(v, &end);
+    if (*end || !(a->slice_spacing > 0))
+        return cli_usage("volume", "--slice-spacing needs a positive number of mm");
+    return -1;
+}
+
+static const struct {
+    const char *name;
+    bool takes_value;
+    option_fn fn;
+} options[] = {
+    {"-o", true, opt_out},           {"--series", true, opt_series},
+    {"--stack", true, opt_stack},    {"--all", false, opt_all},
+    {"--isotropic", false, opt_iso}, {"--slice-spacing", true, opt_spacing},
+    {"--float32", false, opt_f32},   {"--int16", false, opt_i16},
+};
+
+/* Apply option argv[*i] (and its value); -1 when accepted. */
+static int apply_option(int argc, char **argv, int *i, struct volume_args *a)
+{
+    for (size_t k = 0; k < sizeof options / sizeof *options; k++) {
+        if (strcmp(argv[*i], options[k].name) != 0)
+            continue;
+        if (options[k].takes_value && *i + 1 >= argc)
+            break;
+        return options[k].fn(a, options[k].takes_value ? argv[++*i] : NULL);
+    }
+    return cli_usage("volume", "unknown option or missing value '%s'", argv[*i]);
+}
+
 static int parse_args(int argc, char **argv, struct volume_args *a)
 {
-    int i;
+    int i, rc;
     a->slice_spacing = -1;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        const char *opt = argv[i];
-        bool has_value = i + 1 < argc;
-        if (cli_is_help(opt)) {
+        if (cli_is_help(argv[i])) {
             help();
             return 0;
-        } else if (strcmp(opt, "-o") == 0 && has_value) {
-            a->out = argv[++i];
-        } else if (strcmp(opt, "--series") == 0 && has_value) {
-            a->series = argv[++i];
-        } else if (strcmp(opt, "--stack") == 0 && has_value) {
-            char *end;
-            unsigned long k = strtoul(argv[++i], &end, 10);
-            if (*end || k == 0)
-                return cli_usage("volume", "--stack needs a number from 1");
-            a->stack = k;
-        } else if (strcmp(opt, "--all") == 0) {
-            a->all = true;
-        } else if (strcmp(opt, "--isotropic") == 0) {
-            a->slice_spacing = 0;
-        } else if (strcmp(opt, "--slice-spacing") == 0 && has_value) {
-            char *end;
-            a->slice_spacing = strtod(argv[++i], &end);
-            if (*end || !(a->slice_spacing > 0))
-                return cli_usage("volume", "--slice-spacing needs a positive number of mm");
-        } else if (strcmp(opt, "--float32") == 0) {
-            a->type = MS_NIFTI_FLOAT32;
-        } else if (strcmp(opt, "--int16") == 0) {
-            a->type = MS_NIFTI_INT16;
-        } else if (strcmp(opt, "--") == 0) {
+        }
+        if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
-        } else {
-            return cli_usage("volume", "unknown option or missing value '%s'", opt);
         }
+        if ((rc = apply_option(argc, argv, &i, a)) >= 0)
+            return rc;
     }
-    for (int k = i; k < argc; k++) /* -o may also follow the inputs */
-        if (argv[k] && strcmp(argv[k], "-o") == 0 && k + 1 < argc) {
+    for (int k = i; k + 1 < argc; k++) /* -o may also follow the inputs */
+        if (argv[k] && strcmp(argv[k], "-o") == 0) {
             a->out = argv[k + 1];
             argv[k] = argv[k + 1] = NULL;
         }
