@@ -29,9 +29,19 @@ struct validate_run {
     size_t errors, warnings, infos, printed;
 };
 
+/* A field of the text output: tabs and line breaks (from file names) become '?'. */
+static const char *field(const char *s, char *buf, size_t cap)
+{
+    size_t i;
+    for (i = 0; s[i] && i + 1 < cap; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 static void print_text(const struct ms_finding *f)
 {
-    char what[600];
+    char what[600], inst[4200];
     if (f->attribute[0] && f->tag)
         snprintf(what, sizeof what, "%s (%04X,%04X)", f->attribute, (unsigned)(f->tag >> 16),
                  (unsigned)(f->tag & 0xFFFF));
@@ -39,8 +49,8 @@ static void print_text(const struct ms_finding *f)
         snprintf(what, sizeof what, "%s", f->attribute);
     else
         snprintf(what, sizeof what, "%s", f->check);
-    printf("%s\t%s\t%s\t%s [%s]\n", ms_severity_name(f->severity), f->instance, what, f->message,
-           f->check);
+    printf("%s\t%s\t%s\t%s [%s]\n", ms_severity_name(f->severity),
+           field(f->instance, inst, sizeof inst), what, f->message, f->check);
 }
 
 static void print_json(struct validate_run *r, const struct ms_finding *f)

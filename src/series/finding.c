@@ -23,6 +23,9 @@ void msi_report(ms_finding_fn fn, void *ctx, ms_severity sev, const char *instan
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *p = msg; *p; p++) /* values quoted from the input: keep one line */
+        if ((unsigned char)*p < 0x20 || *p == 0x7F)
+            *p = '?';
     f.severity = sev;
     f.instance = instance ? instance : "";
     f.check = check ? check : "";

@@ -250,6 +250,24 @@ static void test_values(void)
     }
 }
 
+/* Regression (fuzz): a value holding a line break is quoted on one line. */
+static void test_one_line_messages(void)
+{
+    struct ms_file *f = NULL;
+    struct ms_error err = {0};
+    struct fx_findings c = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/malformed/validate_value_with_newline.dcm", fx_src());
+    CHECK_INT(ms_file_read(&f, path, NULL, &err), MS_OK);
+    if (!f)
+        return;
+    CHECK_INT(ms_file_validate(f, path, fx_collect, &c, &err), MS_OK);
+    CHECK(fx_count(&c, "value", MS_TAG(0x0002, 0x0003), NULL) == 1);
+    for (size_t i = 0; i < c.n; i++)
+        CHECK(strchr(c.f[i].message, '\n') == NULL);
+    ms_file_destroy(f);
+}
+
 int main(void)
 {
     test_valid_ct();
@@ -265,5 +283,6 @@ int main(void)
     test_sop_class();
     test_functional_groups();
     test_values();
+    test_one_line_messages();
     return check_done();
 }
