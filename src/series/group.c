@@ -47,15 +47,17 @@ static int cmp_series(const void *a, const void *b)
 
 /* ---- summaries ------------------------------------------------------------------------ */
 
+/* Distinct SOP Class UIDs of a series, counted up to 17 ("many"). */
 static void count_sop_classes(struct ms_series *se)
 {
+    const char *seen[17];
     size_t distinct = 0;
-    for (size_t i = 0; i < se->n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(se->inst[i]->info.sop_class_uid, se->inst[j]->info.sop_class_uid) == 0;
-        if (!seen && ++distinct > 16)
-            break; /* enough to say "many" without quadratic cost */
+    for (size_t i = 0; i < se->n && distinct < 17; i++) {
+        size_t k = 0;
+        while (k < distinct && strcmp(seen[k], se->inst[i]->info.sop_class_uid) != 0)
+            k++;
+        if (k == distinct)
+            seen[distinct++] = se->inst[i]->info.sop_class_uid;
     }
     se->info.sop_classes = distinct;
 }
