@@ -248,7 +248,7 @@ static int scan_paths(struct ms_scan *scan, int argc, char **argv, int first)
     return rc;
 }
 
-int cmd_scan(int argc, char **argv)
+static int cmd_scan(int argc, char **argv)
 {
     struct ms_scan_options opt = {0};
     struct ms_scan *scan = NULL;
@@ -277,3 +277,8 @@ int cmd_scan(int argc, char **argv)
     ms_scan_destroy(scan);
     return rc ? rc : n == 0 ? 1 : 0;
 }
+
+const struct cli_command cli_commands_scan[] = {
+    {"scan", cmd_scan, "group DICOM files into patients, studies and series"},
+    {NULL, NULL, NULL},
+};

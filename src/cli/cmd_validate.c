@@ -198,7 +198,7 @@ static int run(struct validate_run *r, int argc, char **argv, int first)
     return r->errors ? 1 : 0;
 }
 
-int cmd_validate(int argc, char **argv)
+static int cmd_validate(int argc, char **argv)
 {
     struct validate_run r = {0};
     static char outbuf[1 << 16];
@@ -213,3 +213,8 @@ int cmd_validate(int argc, char **argv)
     fflush(stdout);
     return rc;
 }
+
+const struct cli_command cli_commands_validate[] = {
+    {"validate", cmd_validate, "check instances against their IOD and series geometry"},
+    {NULL, NULL, NULL},
+};

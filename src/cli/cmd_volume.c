@@ -264,7 +264,7 @@ static int run(struct ms_scan *scan, const struct volume_args *a)
     return write_one(se, a->stack ? a->stack - 1 : 0, a, a->out);
 }
 
-int cmd_volume(int argc, char **argv)
+static int cmd_volume(int argc, char **argv)
 {
     struct volume_args a = {0};
     struct ms_scan *scan = NULL;
@@ -285,3 +285,8 @@ int cmd_volume(int argc, char **argv)
     ms_scan_destroy(scan);
     return rc;
 }
+
+const struct cli_command cli_commands_volume[] = {
+    {"volume", cmd_volume, "build a 3D volume from a series and write NIfTI-1"},
+    {NULL, NULL, NULL},
+};
