@@ -66,7 +66,8 @@ void ms_volume_get_geometry(const struct ms_volume *v, struct ms_volume_geometry
 /** Slice k (0 <= k < nz) in real units into out[nx * ny]. Reads at most two
  * stored frames (kept for the next call). Errors: MS_EUSAGE (k out of
  * range), MS_EIO / MS_EMALFORMED (a file cannot be read again as it was
- * scanned), MS_EUNSUPPORTED (compressed Pixel Data), MS_ENOMEM. */
+ * scanned), MS_EUNSUPPORTED (Pixel Data compressed with a syntax medseal
+ * cannot decode: RLE and JPEG-LS are decoded), MS_ENOMEM. */
 MS_NODISCARD ms_status ms_volume_read_slice(struct ms_volume *v, size_t k, float *out,
                                             struct ms_error *err);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "image/volume_internal.h"
+#include "medseal/codec.h"
 #include "medseal/pixel.h"
 
 #define MAX_OUTPUT_SLICES 65536u
@@ -182,6 +183,19 @@ void ms_volume_get_geometry(const struct ms_volume *v, struct ms_volume_geometry
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
+/* Decode compressed Pixel Data in place (codecs of medseal/codec.h). */
+static ms_status decompress(struct ms_file *file, struct ms_pixel_info *info, struct ms_error *err)
+{
+    ms_status st;
+    if (!ms_codec_supported(ms_file_transfer_syntax(file)))
+        return ms_error_set(err, MS_EUNSUPPORTED, "compressed Pixel Data (%s) is not supported",
+                            ms_file_transfer_syntax(file)->name);
+    st = ms_file_transcode(file, ms_ts_explicit_le(), MS_VR_NONE, err);
+    if (st == MS_OK)
+        st = ms_pixel_info_get(ms_file_dataset(file), info, err);
+    return st;
+}
+
 /* Map the file of frame f (kept open for the next frames of the same file). */
 static ms_status open_file(struct ms_volume *v, const struct msi_frame *f, struct ms_error *err)
 {
@@ -198,8 +212,8 @@ static ms_status open_file(struct ms_volume *v, const struct msi_frame *f, struc
         return st;
     }
     st = ms_pixel_info_get(ms_file_dataset(file), &v->pinfo, err);
-    if (st == MS_OK && v->pinfo.encapsulated)
-        st = ms_error_set(err, MS_EUNSUPPORTED, "compressed Pixel Data is not supported");
+    if (st == MS_OK && v->pinfo.encapsulated) /* RLE, JPEG-LS: decode the file's frames */
+        st = decompress(file, &v->pinfo, err);
     if (st == MS_OK && (v->pinfo.rows != v->ny || v->pinfo.columns != v->nx ||
                         v->pinfo.samples_per_pixel != 1 || f->index >= v->pinfo.frames))
         st = ms_error_set(err, MS_EMALFORMED, "pixel data differs from the scan");

@@ -245,6 +245,15 @@ def main():
         check(rc == 0, "two series, --series 7: exit 0 (%s)" % err.strip())
         compare(out, sec, "two series, the second")
 
+        rle = os.path.join(tmp, "rle")
+        p = subprocess.run([MEDSEAL, "-q", "transcode", "--to", "rle"] + paths[:15] + ["-o", rle],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "RLE copy made with medseal transcode (%s)" % p.stderr.strip())
+        rc, err = medseal(rle, "-o", out)
+        check(rc == 0, "RLE series: exit 0 (%s)" % err.strip())
+        compare(out, sorted(glob.glob(os.path.join(rle, "**", "*.dcm"), recursive=True)),
+                "RLE Lossless series")
+
         gap = os.path.join(tmp, "gap")
         kept = rewrite(paths[:20], gap, lambda ds, i: None)
         os.remove(kept.pop(9))
