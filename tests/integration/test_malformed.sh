@@ -20,6 +20,7 @@ dicm_without_preamble.dcm
 fragments_in_native_syntax.dcm
 fragments_private_tag.dcm
 item_ended_by_sequence_delimiter.dcm
+item_longer_than_sequence.dcm
 json_ds_leading_dot.dcm
 long_lt_value.dcm
 lying_group_length.dcm
@@ -38,6 +39,7 @@ truncated_meta_header.dcm
 truncated_trailing_header.dcm
 un_undefined_length_sequence.dcm
 unknown_transfer_syntax.dcm
+validate_value_with_newline.dcm
 wrong_vr_fd_for_us.dcm
 wrong_vr_not_letters.dcm
 wrong_vr_sq_for_ui.dcm
