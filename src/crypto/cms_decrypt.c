@@ -606,10 +606,14 @@ static ms_status verify_signature(struct dec *d, struct ms_error *err)
             const char *data = NULL;
             int eflags = 0;
             unsigned long e = ERR_peek_last_error_data(&data, &eflags);
-            ms_error_set(err, MS_EKEY, "signature check failed: %s%s%s",
-                         e ? ERR_reason_error_string(e) : "invalid",
-                         (eflags & ERR_TXT_STRING) && data ? ": " : "",
-                         (eflags & ERR_TXT_STRING) && data ? data : "");
+            const char *detail = (eflags & ERR_TXT_STRING) && data ? data : "";
+            if (ERR_GET_REASON(e) == CMS_R_CERTIFICATE_VERIFY_ERROR)
+                ms_error_set(err, MS_EKEY, "signature check failed: the signer is not trusted "
+                             "(%s)", detail);
+            else
+                ms_error_set(err, MS_EKEY, "signature check failed: %s%s%s",
+                             e ? ERR_reason_error_string(e) : "invalid", detail[0] ? ": " : "",
+                             detail);
             ERR_clear_error();
             st = MS_EKEY;
         }
@@ -791,6 +795,7 @@ ms_status ms_cms_decrypt_file(const struct ms_cms_keyring *k, const char *in_pat
     int fd = open(in_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the input: %s", strerror(errno));
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     ms_status st = ms_cms_decrypt_fd(k, fd, out_path, opt, result, err);
     close(fd);
     return st;

@@ -486,6 +486,7 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
     int in_fd = open(in_path, O_RDONLY | O_CLOEXEC);
     if (in_fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the input: %s", strerror(errno));
+    (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     st = msi_atomic_open(out_path, tmp, sizeof tmp, &out_fd, err);
     if (st == MS_OK && det && (st = msi_atomic_open(det, dtmp, sizeof dtmp, &det_fd, err)) != MS_OK) {
         msi_atomic_close(out_fd, tmp, out_path, false, &cerr);
