@@ -111,22 +111,7 @@ static void describe_recipients(CMS_ContentInfo *cms, char *out, size_t cap)
 {
     struct ms_cms_info info;
     memset(&info, 0, sizeof info);
-    STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
-    for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
-        CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
-        ASN1_OBJECT *other = NULL;
-        int type = CMS_RecipientInfo_type(ri);
-        if (type == CMS_RECIPINFO_TRANS)
-            info.key_transport++;
-        else if (type == CMS_RECIPINFO_AGREE)
-            info.key_agreement++;
-        else if (type == CMS_RECIPINFO_KEK &&
-                 CMS_RecipientInfo_kekri_get0_id(ri, NULL, NULL, NULL, &other, NULL) == 1 &&
-                 other && OBJ_cmp(other, msi_cms_argon2id_oid()) == 0)
-            info.passphrase++;
-        else
-            info.other++;
-    }
+    msi_cms_count_recipients(cms, &info);
     snprintf(out, cap, "RSA %u, EC %u, passphrase %u, other %u", info.key_transport,
              info.key_agreement, info.passphrase, info.other);
 }
@@ -335,6 +320,8 @@ static ms_status read_tail(struct dec *d, struct msi_buf *mac, struct ms_error *
         if ((st = msi_ber_capture(b, &t, 128, mac, err)) != MS_OK ||
             (st = skip_optional(b, 0xa2, MSI_CMS_MAX_CERTS_BYTES, NULL, err)) != MS_OK)
             return st;
+        memmove(mac->p, mac->p + t.rawlen, mac->len - t.rawlen); /* keep the tag only */
+        mac->len -= t.rawlen;
     } else if ((st = skip_optional(b, 0xa1, MSI_CMS_MAX_CERTS_BYTES, NULL, err)) != MS_OK) {
         return st;
     }
@@ -347,14 +334,13 @@ static ms_status check_tag(struct dec *d, const struct msi_buf *mac, struct ms_e
 {
     uint8_t tmp[32];
     int outl = 0;
-    size_t hdr = mac->len >= 2 ? 2 : 0;
-    size_t taglen = mac->len - hdr;
+    size_t taglen = mac->len;
     int icv = gcm_icvlen(&d->head.alg);
 
     if (taglen < 12 || taglen > 16 || (icv && (int)taglen != icv))
         return ms_error_set(err, MS_EKEY, "authentication failed: bad tag length %zu", taglen);
     if (EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, (int)taglen,
-                            (void *)(mac->p + hdr)) != 1)
+                            (void *)mac->p) != 1)
         return msi_cms_ossl_error(err, MS_EKEY, "authentication failed");
     if (EVP_DecryptFinal_ex(d->ctx, tmp, &outl) != 1) {
         ERR_clear_error();

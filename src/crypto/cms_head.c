@@ -180,7 +180,7 @@ static bool is_argon2id_kek(CMS_RecipientInfo *ri)
     return OBJ_cmp(other, msi_cms_argon2id_oid()) == 0;
 }
 
-static void count_recipients(CMS_ContentInfo *cms, struct ms_cms_info *info)
+void msi_cms_count_recipients(CMS_ContentInfo *cms, struct ms_cms_info *info)
 {
     STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
     for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
@@ -242,7 +242,7 @@ static ms_status probe(struct msi_rd *rd, struct ms_cms_info *info, struct ms_er
         info->detached = h.detached;
         cipher_name(&h.alg, info->cipher, sizeof info->cipher);
         if ((st = msi_cms_head_to_cms(&h, &cms, err)) == MS_OK)
-            count_recipients(cms, info);
+            msi_cms_count_recipients(cms, info);
         CMS_ContentInfo_free(cms);
     }
     msi_cms_head_free(&h);

@@ -247,6 +247,8 @@ void msi_cms_head_free(struct msi_cms_head *h);
 /** Read the head of an envelope from b; kind MS_CMS_NOT_CMS / MS_CMS_OTHER
  * stop early with MS_OK. */
 ms_status msi_cms_head_read(struct msi_ber *b, struct msi_cms_head *h, struct ms_error *err);
+/** Add the recipients of cms to the counts of info (EC: one per recipient key). */
+void msi_cms_count_recipients(CMS_ContentInfo *cms, struct ms_cms_info *info);
 /** A CMS_ContentInfo holding the head only (empty content and mac), for
  * OpenSSL's recipient processing. */
 ms_status msi_cms_head_to_cms(const struct msi_cms_head *h, CMS_ContentInfo **out,

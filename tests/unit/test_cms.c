@@ -512,6 +512,21 @@ static void test_tampering(void)
     write_file(P("t2.cms"), b, m + 3);
     free(b);
     CHECK_INT(dec(k, P("t2.cms"), P("t.out"), NULL, NULL), MS_EMALFORMED);
+    /* BER allows a non-minimal length: 04 10 <tag> written as 04 81 10 <tag> */
+    b = read_file(P("t.cms"), &m);
+    CHECK(m > 24 && b[m - 24] == 0x04 && b[m - 23] == 0x10);
+    uint8_t *b2 = malloc(m + 1);
+    memcpy(b2, b, m - 23);
+    b2[m - 23] = 0x81;
+    memcpy(b2 + m - 22, b + m - 23, 23);
+    write_file(P("t2.cms"), b2, m + 1);
+    CHECK_INT(dec(k, P("t2.cms"), P("t.out"), NULL, NULL), MS_OK);
+    CHECK(same_files(P("ct.dcm"), P("t.out")));
+    b2[m - 10] ^= 0x01; /* and with a changed tag it fails */
+    write_file(P("t2.cms"), b2, m + 1);
+    free(b2);
+    free(b);
+    CHECK_INT(dec(k, P("t2.cms"), P("t.out"), NULL, NULL), MS_EKEY);
     /* not CMS at all */
     CHECK_INT(dec(k, P("ct.dcm"), P("t.out"), NULL, NULL), MS_EMALFORMED);
     CHECK_INT(dec(k, P("empty.bin"), P("t.out"), NULL, NULL), MS_EMALFORMED);
