@@ -478,7 +478,8 @@ static ms_status copy_signed_content(struct dec *d, struct msi_ber *ib, struct m
 static const uint8_t oid_data[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
                                    0x01, 0x07, 0x01};
 
-static ms_status read_signed_data(struct dec *d, struct msi_ber *ib, struct ms_error *err)
+/* SignedData up to the start of eContent: version, digests, eContentType. */
+static ms_status read_signed_head(struct dec *d, struct msi_ber *ib, struct ms_error *err)
 {
     struct msi_tlv t;
     int first;
@@ -501,7 +502,15 @@ static ms_status read_signed_data(struct dec *d, struct msi_ber *ib, struct ms_e
     if (first != 0xa0)
         return ms_error_set(err, MS_EUNSUPPORTED, "the SignedData has no content (detached "
                                                   "signature)");
-    if ((st = msi_ber_hdr(ib, &t, err)) != MS_OK || (st = msi_ber_enter(ib, &t, err)) != MS_OK ||
+    if ((st = msi_ber_hdr(ib, &t, err)) != MS_OK)
+        return st;
+    return msi_ber_enter(ib, &t, err);
+}
+
+static ms_status read_signed_data(struct dec *d, struct msi_ber *ib, struct ms_error *err)
+{
+    ms_status st;
+    if ((st = read_signed_head(d, ib, err)) != MS_OK ||
         (st = copy_signed_content(d, ib, err)) != MS_OK || (st = leave_n(ib, 2, err)) != MS_OK ||
         (st = skip_optional(ib, 0xa0, MSI_CMS_MAX_CERTS_BYTES, &d->sd_certs, err)) != MS_OK ||
         (st = skip_optional(ib, 0xa1, MSI_CMS_MAX_CERTS_BYTES, &d->sd_crls, err)) != MS_OK ||
@@ -573,14 +582,31 @@ static ms_status check_digest(struct dec *d, CMS_SignerInfo *si, struct ms_error
                                       "the SignedData digest algorithms");
 }
 
-static ms_status verify_signature(struct dec *d, struct ms_error *err)
+static ms_status verify_error(struct ms_error *err)
 {
-    CMS_ContentInfo *sd = NULL;
+    const char *data = NULL;
+    int eflags = 0;
+    unsigned long e = ERR_peek_last_error_data(&data, &eflags);
+    const char *detail = (eflags & ERR_TXT_STRING) && data ? data : "";
+    if (ERR_GET_REASON(e) == CMS_R_CERTIFICATE_VERIFY_ERROR)
+        ms_error_set(err, MS_EKEY, "signature check failed: the signer is not trusted (%s)",
+                     detail);
+    else
+        ms_error_set(err, MS_EKEY, "signature check failed: %s%s%s",
+                     e ? ERR_reason_error_string(e) : "invalid", detail[0] ? ": " : "", detail);
+    ERR_clear_error();
+    return MS_EKEY;
+}
+
+/* Certificates chain to a trusted one, signatures over the signed attributes
+ * hold (OpenSSL); the content digest is compared by check_digest. */
+static ms_status verify_signers(struct dec *d, CMS_ContentInfo *sd, struct ms_error *err)
+{
     X509_STORE *store = X509_STORE_new();
     BIO *empty = BIO_new_mem_buf("", 0); /* EOF at once (a plain mem BIO says "retry") */
-    ms_status st = signed_to_cms(d, &sd, err);
+    ms_status st = MS_OK;
 
-    if (st == MS_OK && (!store || !empty))
+    if (!store || !empty)
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
     for (int i = 0; st == MS_OK && i < sk_X509_num(d->k->trusted); i++)
         if (X509_STORE_add_cert(store, sk_X509_value(d->k->trusted, i)) != 1)
@@ -588,22 +614,20 @@ static ms_status verify_signature(struct dec *d, struct ms_error *err)
     if (st == MS_OK) {
         X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
         if (CMS_verify(sd, d->k->trusted, store, empty, NULL,
-                       CMS_BINARY | CMS_NO_CONTENT_VERIFY) != 1) {
-            const char *data = NULL;
-            int eflags = 0;
-            unsigned long e = ERR_peek_last_error_data(&data, &eflags);
-            const char *detail = (eflags & ERR_TXT_STRING) && data ? data : "";
-            if (ERR_GET_REASON(e) == CMS_R_CERTIFICATE_VERIFY_ERROR)
-                ms_error_set(err, MS_EKEY, "signature check failed: the signer is not trusted "
-                             "(%s)", detail);
-            else
-                ms_error_set(err, MS_EKEY, "signature check failed: %s%s%s",
-                             e ? ERR_reason_error_string(e) : "invalid", detail[0] ? ": " : "",
-                             detail);
-            ERR_clear_error();
-            st = MS_EKEY;
-        }
+                       CMS_BINARY | CMS_NO_CONTENT_VERIFY) != 1)
+            st = verify_error(err);
     }
+    X509_STORE_free(store);
+    BIO_free(empty);
+    return st;
+}
+
+static ms_status verify_signature(struct dec *d, struct ms_error *err)
+{
+    CMS_ContentInfo *sd = NULL;
+    ms_status st = signed_to_cms(d, &sd, err);
+    if (st == MS_OK)
+        st = verify_signers(d, sd, err);
     STACK_OF(CMS_SignerInfo) *sis = st == MS_OK ? CMS_get0_SignerInfos(sd) : NULL;
     for (int i = 0; st == MS_OK && i < sk_CMS_SignerInfo_num(sis); i++)
         st = check_digest(d, sk_CMS_SignerInfo_value(sis, i), err);
@@ -616,8 +640,6 @@ static ms_status verify_signature(struct dec *d, struct ms_error *err)
         d->res->signature_verified = true;
     }
     CMS_ContentInfo_free(sd);
-    X509_STORE_free(store);
-    BIO_free(empty);
     return st;
 }
 
