@@ -101,6 +101,10 @@ void ms_cms_signer_destroy(struct ms_cms_signer *s);
 
 /* ---- encryption ------------------------------------------------------------- */
 
+/** Progress callback: bytes of content processed so far (called about once
+ * per MiB from the thread doing the work). */
+typedef void (*ms_cms_progress_fn)(void *ctx, uint64_t done);
+
 enum ms_cms_flags {
     MS_CMS_STRICT_DICOM = 1u << 0, /* EnvelopedData AES-256-CBC around SignedData */
 };
@@ -114,6 +118,8 @@ struct ms_cms_encrypt_options {
     const char *detached_path;          /* write the ciphertext alone to this file and a
                                            DER header without it to the output (file API
                                            only) */
+    ms_cms_progress_fn progress;        /* optional */
+    void *progress_ctx;
 };
 
 /** Encrypt the file in_path to out_path for every recipient of r. The output
@@ -212,6 +218,8 @@ enum ms_cms_decrypt_flags {
 struct ms_cms_decrypt_options {
     unsigned flags;             /* enum ms_cms_decrypt_flags */
     const char *detached_path;  /* the ciphertext of a detached file (file API) */
+    ms_cms_progress_fn progress; /* optional */
+    void *progress_ctx;
 };
 
 /** What a successful decryption found. */

@@ -30,6 +30,8 @@ struct src {
 struct dec {
     const struct ms_cms_keyring *k;
     unsigned flags;
+    ms_cms_progress_fn progress;
+    void *progress_ctx;
     struct ms_cms_result *res;
     struct msi_rd rd;
     struct msi_ber ber;
@@ -57,7 +59,10 @@ static ms_status write_out(struct dec *d, const uint8_t *p, size_t n, struct ms_
 {
     if (msi_fd_sink(&d->out_fd, p, n) != 0)
         return ms_error_set(err, MS_EIO, "cannot write the output: %s", strerror(errno));
+    uint64_t before = d->written;
     d->written += n;
+    if (d->progress && (d->written >> 20) != (before >> 20))
+        d->progress(d->progress_ctx, d->written);
     return MS_OK;
 }
 
@@ -776,6 +781,8 @@ ms_status ms_cms_decrypt_fd(const struct ms_cms_keyring *k, int in_fd, const cha
     memset(&d, 0, sizeof d);
     d.k = k;
     d.flags = opt ? opt->flags : 0;
+    d.progress = opt ? opt->progress : NULL;
+    d.progress_ctx = opt ? opt->progress_ctx : NULL;
     d.res = result ? result : &local;
     d.det_fd = -1;
     d.out_fd = -1;

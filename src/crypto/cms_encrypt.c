@@ -280,6 +280,8 @@ static ms_status stream_gcm(struct enc *e, struct ms_error *err)
             return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
         if ((st = emit_segment(e, e->inbuf, n, err)) != MS_OK)
             return st;
+        if (e->opt->progress)
+            e->opt->progress(e->opt->progress_ctx, e->total);
     }
 }
 
@@ -343,6 +345,8 @@ static ms_status stream_signed(struct enc *e, struct ms_error *err)
         if ((st = outer_put(e, hdr, msi_der_hdr(hdr, 0x04, n), err)) != MS_OK ||
             (st = outer_put(e, e->inbuf, n, err)) != MS_OK)
             return st;
+        if (e->opt->progress)
+            e->opt->progress(e->opt->progress_ctx, e->total);
     }
     if (CMS_dataFinal(e->sd, e->sd_chain) != 1)
         return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "signing failed");

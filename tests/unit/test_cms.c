@@ -324,6 +324,29 @@ static void test_strict(const char *signer)
     ms_cms_signer_destroy(s);
 }
 
+static void count_progress(void *ctx, uint64_t done)
+{
+    uint64_t *last = ctx;
+    CHECK(done > *last);
+    *last = done;
+}
+
+static void test_progress(void)
+{
+    const char *certs[] = {"ec.crt", NULL};
+    struct ms_cms_recipients *r = recipients(certs, false);
+    struct ms_cms_keyring *k = keyring("ec.key", NULL, NULL, NULL);
+    uint64_t e_last = 0, d_last = 0;
+    struct ms_cms_encrypt_options eo = {.progress = count_progress, .progress_ctx = &e_last};
+    struct ms_cms_decrypt_options dopt = {.progress = count_progress, .progress_ctx = &d_last};
+    CHECK_INT(enc(r, P("big.bin"), P("pr.cms"), &eo), MS_OK);
+    CHECK_INT(dec(k, P("pr.cms"), P("pr.out"), &dopt, NULL), MS_OK);
+    CHECK_INT(e_last, 3 * 1024 * 1024 + 17);
+    CHECK(d_last >= 3 * 1024 * 1024);
+    ms_cms_recipients_destroy(r);
+    ms_cms_keyring_destroy(k);
+}
+
 static void test_segments_and_detached(void)
 {
     const char *certs[] = {"ec.crt", NULL};
@@ -711,6 +734,7 @@ int main(void)
     test_strict("sig");
     test_strict("rsasig");
     test_segments_and_detached();
+    test_progress();
     test_streams();
     test_openssl_written();
     test_probe_not_cms();
