@@ -234,7 +234,8 @@ struct ms_cms_result {
 /** Decrypt in_path to out_path with the first key of k that opens it. The
  * plaintext goes to a temporary file that is renamed to out_path only after
  * the GCM tag (AuthEnvelopedData) or the signature against a trusted
- * certificate (strict DICOM) checked. result may be NULL.
+ * certificate (strict DICOM) checked; it is created with mode 0600 (owner
+ * only: decrypted patient data). result may be NULL.
  * Errors: MS_EKEY (no key of k opens any recipient; wrong passphrase; tag or
  * signature check failed; signer not trusted), MS_EMALFORMED (not CMS,
  * truncated, broken structure), MS_EUNSUPPORTED (other content types, ciphers

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -730,6 +731,14 @@ static ms_status decrypt_body(struct dec *d, const char *out_path, const char *d
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     if ((st = msi_atomic_open(out_path, tmp, sizeof tmp, &d->out_fd, err)) != MS_OK)
         return st;
+    if (fchmod(d->out_fd, 0600) != 0) { /* decrypted patient data: owner only */
+        st = ms_error_set(err, MS_EIO, "cannot restrict the output's permissions: %s",
+                          strerror(errno));
+        struct ms_error ignored;
+        msi_atomic_close(d->out_fd, tmp, out_path, false, &ignored);
+        d->out_fd = -1;
+        return st;
+    }
     st = d->head.kind == MS_CMS_ENVELOPED_SIGNED ? run_strict(d, err) : run_plain(d, err);
     if (st != MS_OK && ftruncate(d->out_fd, 0) != 0) {
         /* the temporary file is removed below anyway */

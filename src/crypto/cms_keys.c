@@ -93,10 +93,11 @@ static ms_status read_passphrase_file(const char *path, uint8_t **out, size_t *l
                                    out, len, err);
     if (st != MS_OK)
         return st;
-    if (*len > 0 && (*out)[*len - 1] == '\n')
+    if (*len > 0 && (*out)[*len - 1] == '\n') {
         (*len)--;
-    if (*len > 0 && (*out)[*len - 1] == '\r')
-        (*len)--;
+        if (*len > 0 && (*out)[*len - 1] == '\r')
+            (*len)--;
+    }
     return MS_OK;
 }
 

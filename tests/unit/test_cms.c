@@ -242,6 +242,8 @@ static void test_roundtrip_each_kind(void)
         CHECK(same_files(P(inputs[i]), P("a.out")));
         CHECK_STR(res.opened_by, "RSA key");
         CHECK_INT(res.kind, MS_CMS_AUTH_ENVELOPED);
+        struct stat st;
+        CHECK(stat(P("a.out"), &st) == 0 && (st.st_mode & 0777) == 0600);
         CHECK_INT(enc(r2, P(inputs[i]), P("b.cms"), NULL), MS_OK);
         CHECK_INT(dec(k2, P("b.cms"), P("b.out"), NULL, &res), MS_OK);
         CHECK(same_files(P(inputs[i]), P("b.out")));
