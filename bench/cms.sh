@@ -50,6 +50,7 @@ row() {
 }
 
 echo "cms benchmark: ${SIZE_MB} MiB random file in $BASE, best of $RUNS, $(nproc) CPU(s): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "load average at start: $(cut -d" " -f1-3 /proc/loadavg) (other jobs share the CPUs: compare figures within one run)"
 echo "$(openssl version); AES-256-GCM limit (openssl speed -elapsed -bytes 16384 -evp aes-256-gcm): ${limit_mbs} MiB/s"
 echo
 echo "| operation | seconds | MiB/s | of GCM limit | peak RSS MiB |"
