@@ -365,7 +365,7 @@ void ms_pkey_destroy(struct ms_pkey *k);
 ms_pkey_type ms_pkey_get_type(const struct ms_pkey *k);
 /** Display name of a type ("Ed25519", "EC P-256", "RSA"). Static string. */
 const char *ms_pkey_type_name(ms_pkey_type t);
-/** Key size in bits as OpenSSL reports it (RSA modulus, 256 for P-256, 253 for
+/** Key size in bits as OpenSSL reports it (RSA modulus; 256 for P-256 and
  * Ed25519). */
 unsigned ms_pkey_get_bits(const struct ms_pkey *k);
 /** Security strength in bits (128 for P-256, Ed25519 and RSA-3072). */

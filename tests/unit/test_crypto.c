@@ -351,12 +351,15 @@ static void test_cbc_hmac(void)
     CHECK_INT(ms_cbc_hmac_size(16), 80);
     CHECK_INT(ms_cbc_hmac_size(37), 96);
     for (size_t len = 0; len <= 48; len += 16) { /* round trips, incl. empty */
-        CHECK_INT(ms_cbc_hmac_encrypt(ek, mk, NULL, 0, pt_kat, len, buf, sizeof buf, &n, &err),
+        uint8_t pt[48];
+        for (size_t i = 0; i < len; i++)
+            pt[i] = (uint8_t)(i * 13);
+        CHECK_INT(ms_cbc_hmac_encrypt(ek, mk, NULL, 0, pt, len, buf, sizeof buf, &n, &err),
                   MS_OK);
         CHECK_INT(n, ms_cbc_hmac_size(len));
         CHECK_INT(ms_cbc_hmac_decrypt(ek, mk, NULL, 0, buf, n, out, sizeof out, &out_len, &err),
                   MS_OK);
-        CHECK(out_len == len && memcmp(out, pt_kat, len) == 0);
+        CHECK(out_len == len && memcmp(out, pt, len) == 0);
     }
 
     /* negatives: every changed byte, wrong key, wrong AAD, truncation */
