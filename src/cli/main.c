@@ -12,6 +12,8 @@ int cmd_protect(int argc, char **argv);
 int cmd_unprotect(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify_sig(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
@@ -19,6 +21,8 @@ const struct cli_command cli_commands[] = {
     {"unprotect", cmd_unprotect, "restore protected files, bit-exact, after authentication"},
     {"keygen", cmd_keygen, "make key pairs, certificates and symmetric key files"},
     {"key", cmd_key, "show key files (never secret bytes); sign or verify a file"},
+    {"sign", cmd_sign, "add a DICOM digital signature (PS3.15 Annex C) to files"},
+    {"verify-sig", cmd_verify_sig, "check every DICOM digital signature in files"},
     {NULL, NULL, NULL},
 };
 
