@@ -87,8 +87,9 @@ struct ms_dsig_result {
     char subject[256];      /* signer certificate subject (RFC 2253) */
     char issuer[256];       /* signer certificate issuer (RFC 2253) */
     size_t nsigned;         /* tags in Data Elements Signed */
-    size_t nunsigned;       /* signable elements of that dataset the signature
-                             * does not cover (added later, or left out) */
+    size_t nunsigned;       /* elements of that dataset the signature does not
+                             * cover (added later, left out, UN), group lengths
+                             * and signature sequences not counted */
     bool trust_checked;     /* the certificate was checked against trust anchors */
 };
 

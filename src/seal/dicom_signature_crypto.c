@@ -233,6 +233,9 @@ ms_status msi_dsig_cert_trusted(const struct ms_pkey *k, const struct ms_pkey *c
     }
     if (!ok)
         st = msi_ossl_fail(err, MS_EINTERNAL, "cannot check the signer certificate");
+    else if (code == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+        st = ms_error_set(err, MS_EKEY, "signer certificate not trusted: self-signed and not "
+                                        "one of the trusted certificates");
     else if (code != X509_V_OK)
         st = ms_error_set(err, MS_EKEY, "signer certificate not trusted: %s",
                           X509_verify_cert_error_string(code));
