@@ -189,22 +189,31 @@ static int sign_all(const struct sign_args *a, const struct ms_pkey *key,
     return rc;
 }
 
+static int sign_setup(const struct sign_args *a, struct ms_pkey **key, struct ms_pkey **cert,
+                      FILE **dump)
+{
+    struct ms_error err = {0};
+    int rc;
+
+    if (!a->key || !a->cert || a->ntrust)
+        return cli_usage("sign", "--key and --cert are required (--trust is for verify-sig)");
+    if (a->out && a->nfiles > 1 && ms_mkdirs(a->out, &err) != MS_OK)
+        return cli_fail(a->out, &err);
+    rc = load_keys(a, key, cert);
+    if (rc == 0 && a->dump && !(*dump = open_dump(a->dump)))
+        rc = 5;
+    return rc;
+}
+
 int cmd_sign(int argc, char **argv)
 {
     struct sign_args *a = calloc(1, sizeof *a);
     struct ms_pkey *key = NULL, *cert = NULL;
-    struct ms_error err = {0};
     FILE *dump = NULL;
     int rc = a ? parse("sign", argc, argv, a) : 5;
 
-    if (rc == 0 && (!a->key || !a->cert || a->ntrust))
-        rc = cli_usage("sign", "--key and --cert are required (--trust is for verify-sig)");
-    if (rc == 0 && a->out && a->nfiles > 1 && ms_mkdirs(a->out, &err) != MS_OK)
-        rc = cli_fail(a->out, &err);
     if (rc == 0)
-        rc = load_keys(a, &key, &cert);
-    if (rc == 0 && a->dump && !(dump = open_dump(a->dump)))
-        rc = 5;
+        rc = sign_setup(a, &key, &cert, &dump);
     if (rc == 0)
         rc = sign_all(a, key, cert, dump);
     if (dump && fclose(dump) != 0 && rc == 0)
@@ -278,6 +287,17 @@ static int load_trust(const struct sign_args *a, struct ms_pkey **trust)
     return 0;
 }
 
+static int verify_setup(const struct sign_args *a, struct ms_pkey **trust, FILE **dump)
+{
+    int rc = 0;
+    if (a->key || a->cert || a->out || a->ntags || a->pass_file)
+        return cli_usage("verify-sig", "only --trust and --dump-mac are options of verify-sig");
+    rc = load_trust(a, trust);
+    if (rc == 0 && a->dump && !(*dump = open_dump(a->dump)))
+        rc = 5;
+    return rc;
+}
+
 int cmd_verify_sig(int argc, char **argv)
 {
     struct sign_args *a = calloc(1, sizeof *a);
@@ -286,20 +306,18 @@ int cmd_verify_sig(int argc, char **argv)
     FILE *dump = NULL;
     int rc = a ? parse("verify-sig", argc, argv, a) : 5;
 
-    if (rc == 0 && (a->key || a->cert || a->out || a->ntags || a->pass_file))
-        rc = cli_usage("verify-sig", "only --trust and --dump-mac are options of verify-sig");
     if (rc == 0)
-        rc = load_trust(a, trust);
-    if (rc == 0 && a->dump && !(dump = open_dump(a->dump)))
-        rc = 5;
-    vo.trusted = (const struct ms_pkey *const *)trust;
-    vo.ntrusted = a ? a->ntrust : 0;
-    vo.dump = dump ? file_sink : NULL;
-    vo.dump_ctx = dump;
-    for (int i = 0, ready = rc == 0; ready && i < a->nfiles; i++) {
-        int r = verify_one(a->files[i], &vo);
-        if (r > rc)
-            rc = r;
+        rc = verify_setup(a, trust, &dump);
+    if (rc == 0) {
+        vo.trusted = (const struct ms_pkey *const *)trust;
+        vo.ntrusted = a->ntrust;
+        vo.dump = dump ? file_sink : NULL;
+        vo.dump_ctx = dump;
+        for (int i = 0; i < a->nfiles; i++) {
+            int r = verify_one(a->files[i], &vo);
+            if (r > rc)
+                rc = r;
+        }
     }
     if (dump)
         fclose(dump);

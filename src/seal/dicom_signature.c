@@ -176,6 +176,24 @@ static ms_status chosen_tags(const struct ms_file *f, const struct ms_dsig_sign_
     return MS_OK;
 }
 
+/* Digital Signature UID and DateTime: the caller's (checked) or new ones. */
+static ms_status uid_and_time(const struct ms_dsig_sign_options *opt, struct new_sig *s,
+                              struct ms_error *err)
+{
+    if (opt->uid && !valid_uid(opt->uid))
+        return ms_error_set(err, MS_EUSAGE, "not a valid UID: \"%.64s\"", opt->uid);
+    if (opt->datetime && !valid_datetime(opt->datetime))
+        return ms_error_set(err, MS_EUSAGE, "not a DICOM date-time: \"%.32s\"", opt->datetime);
+    if (opt->datetime)
+        snprintf(s->datetime, sizeof s->datetime, "%s", opt->datetime);
+    else
+        now_datetime(s->datetime, sizeof s->datetime);
+    if (!opt->uid)
+        return msi_dsig_new_uid(s->uid, err);
+    snprintf(s->uid, sizeof s->uid, "%s", opt->uid);
+    return MS_OK;
+}
+
 static ms_status prepare(struct ms_file *f, const struct ms_pkey *cert,
                          const struct ms_dsig_sign_options *opt, const struct ms_element *sigs,
                          const struct ms_element *params, struct new_sig *s,
@@ -186,18 +204,8 @@ static ms_status prepare(struct ms_file *f, const struct ms_pkey *cert,
 
     if (st == MS_OK)
         st = next_mac_id(sigs, params, &s->mac_id, err);
-    if (st == MS_OK && opt->uid && !valid_uid(opt->uid))
-        st = ms_error_set(err, MS_EUSAGE, "not a valid UID: \"%.64s\"", opt->uid);
-    if (st == MS_OK && opt->datetime && !valid_datetime(opt->datetime))
-        st = ms_error_set(err, MS_EUSAGE, "not a DICOM date-time: \"%.32s\"", opt->datetime);
-    if (st == MS_OK && opt->uid)
-        snprintf(s->uid, sizeof s->uid, "%s", opt->uid);
-    else if (st == MS_OK)
-        st = msi_dsig_new_uid(s->uid, err);
-    if (opt->datetime)
-        snprintf(s->datetime, sizeof s->datetime, "%s", opt->datetime);
-    else
-        now_datetime(s->datetime, sizeof s->datetime);
+    if (st == MS_OK)
+        st = uid_and_time(opt, s, err);
     /* Encapsulated pixel data has no native encoding: dcmsign then names the
      * file's own (explicit VR little endian) syntax. */
     s->mac_ts = (px && ms_element_is_encapsulated(px)) ? f->ts->uid : EXPLICIT_LE_UID;
