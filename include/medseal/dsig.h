@@ -51,7 +51,8 @@ struct ms_dsig_sign_options {
  * (created when absent) and one to its MAC Parameters Sequence, with a new
  * MAC ID Number. key is the signer's private key (RSA of 2048 bits or more,
  * or EC P-256), cert the certificate of the same key (as
- * ms_pkey_load_public() reads it); both are borrowed. uid_out (may be NULL)
+ * ms_pkey_load_public() reads it), or NULL when key carries it
+ * (ms_pkey_attach_cert()); both are borrowed. uid_out (may be NULL)
  * receives the Digital Signature UID. The values added are owned by f. The
  * caller then writes f (ms_file_write()); the signature stays valid in any
  * transfer syntax. Errors: MS_EUSAGE (key without a private half, certificate

@@ -332,6 +332,8 @@ ms_status ms_dsig_sign(struct ms_file *f, const struct ms_pkey *key, const struc
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     if (!opt)
         opt = &defaults;
+    if (!cert)
+        cert = key;
     st = check_keys(key, cert, err);
     if (st == MS_OK)
         st = existing_sequence(f->ds, MSI_TAG_DIGSIG_SEQ, &sigs, err);
