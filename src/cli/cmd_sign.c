@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "medseal/crypto.h"
@@ -125,6 +126,24 @@ static int load_keys(const struct sign_args *a, struct ms_pkey **key, struct ms_
     return rc;
 }
 
+/* Warn about a certificate that is not valid now: verifiers check it at the
+ * signing time (dcmsign even rejects a signature made in the second the
+ * certificate starts, "not yet valid at signature creation date"). */
+static void check_validity(const char *path)
+{
+    struct ms_key_info info;
+    int64_t now = (int64_t)time(NULL);
+
+    if (cli_quiet || ms_key_inspect(path, NULL, 0, &info, NULL) != MS_OK ||
+        info.kind != MS_KEY_CERTIFICATE)
+        return;
+    if (now > info.not_after_epoch)
+        fprintf(stderr, "medseal: warning: %s expired on %s\n", path, info.not_after);
+    else if (now <= info.not_before_epoch)
+        fprintf(stderr, "medseal: warning: %s is valid from %s only: verifiers (dcmsign) may "
+                        "find it not yet valid at the signing time\n", path, info.not_before);
+}
+
 /* Where the signed copy of in goes: in itself, OUT, or OUT/basename. */
 static char *output_path(const struct sign_args *a, const char *in)
 {
@@ -200,6 +219,8 @@ static int sign_setup(const struct sign_args *a, struct ms_pkey **key, struct ms
     if (a->out && a->nfiles > 1 && ms_mkdirs(a->out, &err) != MS_OK)
         return cli_fail(a->out, &err);
     rc = load_keys(a, key, cert);
+    if (rc == 0)
+        check_validity(a->cert);
     if (rc == 0 && a->dump && !(*dump = open_dump(a->dump)))
         rc = 5;
     return rc;
