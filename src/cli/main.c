@@ -10,11 +10,15 @@ bool cli_quiet;
 int cmd_dump(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
 int cmd_unprotect(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
     {"protect", cmd_protect, "protect files with a scheme (default: CMS envelope)"},
     {"unprotect", cmd_unprotect, "restore protected files, bit-exact, after authentication"},
+    {"keygen", cmd_keygen, "make key pairs, certificates and symmetric key files"},
+    {"key", cmd_key, "show key files (never secret bytes); sign or verify a file"},
     {NULL, NULL, NULL},
 };
 
