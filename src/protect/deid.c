@@ -337,9 +337,10 @@ static ms_status parse_plain(struct unprotect *u, const char *ts)
     msi_cmsbuf_free(wrap, len);
     if (st != MS_OK) {
         ms_error_prefix(u->err, "decrypted content");
-        return st == MS_EMALFORMED ? ms_error_set(u->err, MS_EKEY, "the decrypted content is "
-                                                  "not a dataset: wrong key or changed data")
-                                   : st;
+        if (st == MS_EMALFORMED && !u->res.authenticated) /* no tag: likely a wrong key */
+            return ms_error_set(u->err, MS_EKEY, "the decrypted content is not a dataset: "
+                                "wrong key or changed data");
+        return st;
     }
     return MS_OK;
 }

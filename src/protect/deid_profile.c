@@ -157,6 +157,7 @@ struct run {
     struct msi_deid_stats *st;
     struct ms_error *err;
     bool changed;
+    unsigned dummy_depth; /* inside a sequence whose action is D (Content Sequence...) */
 };
 
 static void remove_at(struct ms_dataset *ds, uint32_t i)
@@ -308,15 +309,33 @@ static ms_status map_uids(struct run *r, struct ms_element *el)
 
 static ms_status clean_dataset(struct run *r, struct ms_dataset *ds);
 
+/* True when a sequence is kept only because its action is D or C: its items
+ * stay, and the free text and names in them become dummies too. */
+static bool is_dummy_sequence(const struct ms_element *el)
+{
+    const struct msi_deid_rule *rule = msi_deid_find(el->tag);
+    return rule && (rule->action == MSI_DEID_D || rule->action == MSI_DEID_C);
+}
+
+/* Free text and person names: what a D sequence must not leak. */
+static bool is_free_text(ms_vr vr)
+{
+    return vr == MS_VR_PN || vr == MS_VR_LT || vr == MS_VR_ST || vr == MS_VR_UT ||
+           vr == MS_VR_UC;
+}
+
 static ms_status recurse(struct run *r, struct ms_element *el)
 {
-    bool before = r->changed;
+    bool before = r->changed, dummy_seq = is_dummy_sequence(el);
+    ms_status st = MS_OK;
+
     r->changed = false;
-    for (uint32_t k = 0; k < el->nitems; k++) {
-        ms_status st = clean_dataset(r, el->items[k]);
-        if (st != MS_OK)
-            return st;
-    }
+    r->dummy_depth += dummy_seq;
+    for (uint32_t k = 0; st == MS_OK && k < el->nitems; k++)
+        st = clean_dataset(r, el->items[k]);
+    r->dummy_depth -= dummy_seq;
+    if (st != MS_OK)
+        return st;
     if (r->changed)
         r->st->cleaned_sequences++;
     r->changed = r->changed || before;
@@ -336,6 +355,8 @@ static ms_status clean_element(struct run *r, struct ms_dataset *ds, uint32_t *i
         return MS_OK;
     }
     (*i)++;
+    if (op == MSI_OP_KEEP && r->dummy_depth && is_free_text((ms_vr)el->vr))
+        op = MSI_OP_DUMMY;
     switch (op) {
     case MSI_OP_EMPTY: return empty(r, el);
     case MSI_OP_DUMMY: return dummy(r, el);
@@ -479,6 +500,10 @@ static ms_status clean_meta(struct run *r, struct ms_dataset *meta)
         if (st != MS_OK)
             return st;
     }
+    /* Beyond Table E.1-1: the AE titles name the sending and receiving
+     * devices, as Station Name does in the dataset */
+    for (uint16_t e = 0x0016; e <= 0x0018; e++)
+        ms_dataset_remove(meta, MS_TAG(0x0002, e));
     if (!r->p->keep_private) { /* private information of the File Meta */
         ms_dataset_remove(meta, MS_TAG(0x0002, 0x0100));
         ms_dataset_remove(meta, MS_TAG(0x0002, 0x0102));
@@ -532,7 +557,7 @@ ms_status msi_deid_apply(const struct msi_deid_profile *p, struct ms_file *f,
                          struct ms_dataset *modified, struct msi_deid_stats *stats,
                          struct ms_error *err)
 {
-    struct run r = {p, stats, err, false};
+    struct run r = {p, stats, err, false, 0};
     struct ms_dataset *ds = f->ds;
     char burned[8];
     uint32_t i = 0;
