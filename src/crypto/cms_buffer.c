@@ -309,39 +309,101 @@ static ms_status to_der(CMS_ContentInfo *cms, uint8_t **der, size_t *der_len,
     return *der ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
 }
 
+static ms_status add_recipients(CMS_ContentInfo *cms, const struct msi_cmsbuf_recipients *r,
+                                struct ms_error *err)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < r->ncerts; i++)
+        st = add_cert(cms, r->certs[i], r->rsa_pkcs1v15, err);
+    if (st == MS_OK && r->passphrase_file)
+        st = add_passphrase(cms, r->passphrase_file, err);
+    return st;
+}
+
+/* Encrypt len bytes at pt in cms (recipients added) and encode it. */
+static ms_status seal(CMS_ContentInfo *cms, const uint8_t *pt, size_t len, uint8_t **der,
+                      size_t *der_len, struct ms_error *err)
+{
+    BIO *in = BIO_new_mem_buf(pt, (int)len);
+    ms_status st = MS_OK;
+
+    if (!in)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    if (!CMS_final(cms, in, NULL, CMS_BINARY))
+        st = msi_ossl_fail(err, MS_EINTERNAL, "CMS encryption failed");
+    if (st == MS_OK)
+        st = to_der(cms, der, der_len, err);
+    BIO_free(in);
+    return st;
+}
+
 ms_status msi_cmsbuf_encrypt(const struct msi_cmsbuf_recipients *r, const uint8_t *pt,
                              size_t len, uint8_t **der, size_t *der_len, struct ms_error *err)
 {
     const EVP_CIPHER *cipher = msi_cipher(r->enveloped ? MSI_AES256_CBC : MSI_AES256_GCM);
     CMS_ContentInfo *cms = NULL;
-    BIO *in = NULL;
-    ms_status st = MS_OK;
+    ms_status st;
 
     *der = NULL;
     *der_len = 0;
     if (r->ncerts == 0 && !r->passphrase_file)
         return ms_error_set(err, MS_EUSAGE, "no recipient: give --to CERT.pem or "
                             "--passphrase-file F");
-    if (len > MSI_CMSBUF_MAX || len > INT32_MAX)
+    if (len > MSI_CMSBUF_MAX)
         return ms_error_set(err, MS_ELIMIT, "content of %zu bytes is too large", len);
     if (!cipher || !(cms = CMS_encrypt(NULL, NULL, cipher, CMS_PARTIAL | CMS_BINARY)))
         return msi_ossl_fail(err, MS_EINTERNAL, "cannot start a CMS envelope");
-    for (size_t i = 0; st == MS_OK && i < r->ncerts; i++)
-        st = add_cert(cms, r->certs[i], r->rsa_pkcs1v15, err);
-    if (st == MS_OK && r->passphrase_file)
-        st = add_passphrase(cms, r->passphrase_file, err);
-    if (st == MS_OK && !(in = BIO_new_mem_buf(pt, (int)len)))
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK && !CMS_final(cms, in, NULL, CMS_BINARY))
-        st = msi_ossl_fail(err, MS_EINTERNAL, "CMS encryption failed");
+    st = add_recipients(cms, r, err);
     if (st == MS_OK)
-        st = to_der(cms, der, der_len, err);
-    BIO_free(in);
+        st = seal(cms, pt, len, der, der_len, err);
     CMS_ContentInfo_free(cms);
     return st;
 }
 
 /* ---- decryption ------------------------------------------------------------------------ */
+
+/* The salt and costs of an Argon2id KEK recipient: MS_OK, MS_ENOTFOUND when
+ * ri is another kind of recipient, or an error for a broken or greedy one. */
+static ms_status kek_params(CMS_RecipientInfo *ri, const uint8_t **salt, uint32_t *t,
+                            uint32_t *m, struct ms_error *err)
+{
+    ASN1_OCTET_STRING *id = NULL;
+    ASN1_OBJECT *other = NULL;
+    ASN1_TYPE *params = NULL;
+
+    if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_KEK ||
+        !CMS_RecipientInfo_kekri_get0_id(ri, NULL, &id, NULL, &other, &params) || !other ||
+        OBJ_cmp(other, argon2_oid()) != 0)
+        return MS_ENOTFOUND;
+    if (!id || ASN1_STRING_length(id) != SALT_LEN || !parse_argon2_params(params, t, m))
+        return ms_error_set(err, MS_EMALFORMED, "passphrase recipient is malformed");
+    if (*t == 0 || *t > ARGON2_T_MAX || *m < 8 || *m > ARGON2_M_MAX)
+        return ms_error_set(err, MS_ELIMIT, "passphrase recipient asks for Argon2id costs "
+                            "beyond the limits (t <= 64, m <= 1 GiB)");
+    *salt = ASN1_STRING_get0_data(id);
+    return MS_OK;
+}
+
+/* Try one KEK recipient: MS_OK when it opened (the content key is set). */
+static ms_status try_kek(CMS_ContentInfo *cms, CMS_RecipientInfo *ri, const char *pass,
+                         size_t len, const uint8_t *salt, uint32_t t, uint32_t m,
+                         struct ms_error *err)
+{
+    unsigned char *kek = OPENSSL_secure_malloc(KEK_LEN);
+    ms_status st;
+
+    if (!kek)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    st = derive_kek(pass, len, salt, t, m, kek, err);
+    if (st == MS_OK) {
+        CMS_RecipientInfo_set0_key(ri, kek, KEK_LEN);
+        st = CMS_RecipientInfo_decrypt(cms, ri) > 0 ? MS_OK : MS_EKEY;
+        CMS_RecipientInfo_set0_key(ri, NULL, 0);
+        ERR_clear_error();
+    }
+    OPENSSL_secure_clear_free(kek, KEK_LEN);
+    return st;
+}
 
 /* Open the Argon2id KEK recipients of cms with the passphrase: MS_OK when
  * one opened (the content key is then set), MS_ENOTFOUND when there is none,
@@ -354,36 +416,15 @@ static ms_status open_kek(CMS_ContentInfo *cms, const char *pass, size_t len,
 
     for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
         CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
-        ASN1_OCTET_STRING *id = NULL;
-        ASN1_OBJECT *other = NULL;
-        ASN1_TYPE *params = NULL;
-        unsigned char *kek;
-        uint32_t t, m;
-        ms_status st;
-
-        if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_KEK ||
-            !CMS_RecipientInfo_kekri_get0_id(ri, NULL, &id, NULL, &other, &params) || !other ||
-            OBJ_cmp(other, argon2_oid()) != 0)
+        const uint8_t *salt = NULL;
+        uint32_t t = 0, m = 0;
+        ms_status st = kek_params(ri, &salt, &t, &m, err);
+        if (st == MS_ENOTFOUND)
             continue;
-        if (!id || ASN1_STRING_length(id) != SALT_LEN || !parse_argon2_params(params, &t, &m))
-            return ms_error_set(err, MS_EMALFORMED, "passphrase recipient is malformed");
-        if (t == 0 || t > ARGON2_T_MAX || m < 8 || m > ARGON2_M_MAX)
-            return ms_error_set(err, MS_ELIMIT, "passphrase recipient asks for Argon2id costs "
-                                "beyond the limits (t <= 64, m <= 1 GiB)");
-        if (!(kek = OPENSSL_secure_malloc(KEK_LEN)))
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        st = derive_kek(pass, len, ASN1_STRING_get0_data(id), t, m, kek, err);
-        if (st != MS_OK) {
-            OPENSSL_secure_clear_free(kek, KEK_LEN);
-            return st;
-        }
-        CMS_RecipientInfo_set0_key(ri, kek, KEK_LEN);
-        st = CMS_RecipientInfo_decrypt(cms, ri) > 0 ? MS_OK : MS_EKEY;
-        CMS_RecipientInfo_set0_key(ri, NULL, 0);
-        OPENSSL_secure_clear_free(kek, KEK_LEN);
-        ERR_clear_error();
         if (st == MS_OK)
-            return MS_OK;
+            st = try_kek(cms, ri, pass, len, salt, t, m, err);
+        if (st != MS_EKEY)
+            return st;
         result = MS_EKEY;
     }
     return result;

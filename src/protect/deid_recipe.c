@@ -337,6 +337,21 @@ static ms_status apply_op(struct applier *a, struct reader *r, const uint8_t *ba
     return emit(a, base + bl->off[index], len);
 }
 
+/* Check the recipe's head against the layout; *nops gets the op count. */
+static ms_status check_head(const uint8_t *head, const struct msi_deid_layout *bl,
+                            uint32_t *nops, struct ms_error *err)
+{
+    if (memcmp(head, MSI_DEID_RECIPE_MAGIC, 8) != 0)
+        return ms_error_set(err, MS_EMALFORMED, "not a medseal de-identification recipe");
+    if (msi_rd32le(head + 48) != bl->n)
+        return ms_error_set(err, MS_EKEY, "the de-identified file has %zu top-level elements, "
+                            "the recipe expects %u", bl->n, msi_rd32le(head + 48));
+    *nops = msi_rd32le(head + 52);
+    if (*nops > RECIPE_MAX_OPS)
+        return ms_error_set(err, MS_EMALFORMED, "recipe has too many operations");
+    return MS_OK;
+}
+
 ms_status msi_deid_recipe_apply(const uint8_t *recipe, size_t len, const uint8_t *base,
                                 const struct msi_deid_layout *bl, ms_sink_fn sink, void *ctx,
                                 struct ms_error *err)
@@ -344,18 +359,14 @@ ms_status msi_deid_recipe_apply(const uint8_t *recipe, size_t len, const uint8_t
     struct reader r = {recipe, len};
     struct applier a = {NULL, sink, ctx, 0, 0, err};
     uint8_t head[MSI_DEID_RECIPE_HEAD], digest[MS_SHA256_LEN];
-    uint32_t nops;
+    uint32_t nops = 0;
     ms_status st;
 
-    if (!take(&r, head, sizeof head) || memcmp(head, MSI_DEID_RECIPE_MAGIC, 8) != 0)
+    if (!take(&r, head, sizeof head))
         return ms_error_set(err, MS_EMALFORMED, "not a medseal de-identification recipe");
+    if ((st = check_head(head, bl, &nops, err)) != MS_OK)
+        return st;
     a.size = msi_rd64le(head + 8);
-    if (msi_rd32le(head + 48) != bl->n)
-        return ms_error_set(err, MS_EKEY, "the de-identified file has %zu top-level elements, "
-                            "the recipe expects %u", bl->n, msi_rd32le(head + 48));
-    nops = msi_rd32le(head + 52);
-    if (nops > RECIPE_MAX_OPS)
-        return ms_error_set(err, MS_EMALFORMED, "recipe has too many operations");
     if ((st = ms_hash_create(&a.h, MS_HASH_SHA256, err)) != MS_OK)
         return st;
     for (uint32_t i = 0; st == MS_OK && i < nops; i++)
