@@ -14,18 +14,16 @@
 #include <openssl/x509.h>
 
 #include "crypto/cms_buffer.h"
+#include "crypto/cms_internal.h"
 #include "crypto/crypto_internal.h"
 
-/* The OtherKeyAttribute of a KEKRecipientInfo whose key-encryption key is
- * Argon2id(passphrase, salt = kekid.keyIdentifier): a UUID-derived OID (arc
- * 2.25); parameters SEQUENCE { version 0x13, t, m (KiB), p 1 }. The `cms`
- * scheme uses the same encoding. */
-#define ARGON2ID_KEK_OID "2.25.101879527853901224196416583388249497626"
-#define SALT_LEN MS_ARGON2_SALT_LEN
-#define KEK_LEN 32
-#define PASS_MAX 1024
-#define ARGON2_T_MAX 64u
-#define ARGON2_M_MAX (1024u * 1024u) /* KiB: 1 GiB */
+/* Passphrase recipients: a KEKRecipientInfo whose key-encryption key is
+ * Argon2id(passphrase, salt = kekid.keyIdentifier), its OtherKeyAttribute naming
+ * the costs: the `cms` scheme's encoding (docs/formats/cms.md), with its
+ * helpers for the OID and the parameters. */
+#define SALT_LEN MSI_CMS_SALT_LEN
+#define KEK_LEN MSI_CMS_KEK_LEN
+#define PASS_MAX MS_CMS_PASSPHRASE_MAX
 
 /* ---- Argon2id key-encryption keys, cached per process ---------------------------- */
 
@@ -112,98 +110,6 @@ static ms_status encryption_salt(uint8_t salt[SALT_LEN], struct ms_error *err)
     return st;
 }
 
-/* ---- Argon2id parameters as DER ------------------------------------------------------ */
-
-static size_t der_small_int(uint8_t *p, uint32_t v)
-{
-    uint8_t tmp[5];
-    size_t n = 0;
-    do {
-        tmp[n++] = (uint8_t)v;
-        v >>= 8;
-    } while (v);
-    if (tmp[n - 1] & 0x80)
-        tmp[n++] = 0;
-    p[0] = 0x02;
-    p[1] = (uint8_t)n;
-    for (size_t i = 0; i < n; i++)
-        p[2 + i] = tmp[n - 1 - i];
-    return 2 + n;
-}
-
-static ASN1_TYPE *argon2_params(uint32_t t, uint32_t m)
-{
-    uint8_t der[2 + 4 * 7];
-    size_t n = 2;
-    ASN1_STRING *seq = ASN1_STRING_new();
-    ASN1_TYPE *type = ASN1_TYPE_new();
-
-    n += der_small_int(der + n, 0x13);
-    n += der_small_int(der + n, t);
-    n += der_small_int(der + n, m);
-    n += der_small_int(der + n, 1);
-    der[0] = 0x30;
-    der[1] = (uint8_t)(n - 2);
-    if (!seq || !type || !ASN1_STRING_set(seq, der, (int)n)) {
-        ASN1_STRING_free(seq);
-        ASN1_TYPE_free(type);
-        return NULL;
-    }
-    ASN1_TYPE_set(type, V_ASN1_SEQUENCE, seq);
-    return type;
-}
-
-static bool read_small_int(const uint8_t **p, size_t *left, uint32_t *v)
-{
-    const uint8_t *q = *p;
-    uint64_t x = 0;
-    size_t n;
-    if (*left < 3 || q[0] != 0x02 || q[1] == 0 || q[1] > 5 || (size_t)q[1] + 2 > *left ||
-        (q[2] & 0x80))
-        return false;
-    n = q[1];
-    for (size_t i = 0; i < n; i++)
-        x = (x << 8) | q[2 + i];
-    if (x > UINT32_MAX)
-        return false;
-    *v = (uint32_t)x;
-    *p += 2 + n;
-    *left -= 2 + n;
-    return true;
-}
-
-static bool parse_argon2_params(const ASN1_TYPE *type, uint32_t *t, uint32_t *m)
-{
-    const uint8_t *p;
-    size_t left;
-    uint32_t version, lanes;
-    if (!type || type->type != V_ASN1_SEQUENCE)
-        return false;
-    p = ASN1_STRING_get0_data(type->value.sequence);
-    left = (size_t)ASN1_STRING_length(type->value.sequence);
-    if (left < 2 || p[0] != 0x30 || p[1] != left - 2)
-        return false;
-    p += 2;
-    left -= 2;
-    return read_small_int(&p, &left, &version) && read_small_int(&p, &left, t) &&
-           read_small_int(&p, &left, m) && read_small_int(&p, &left, &lanes) && left == 0 &&
-           version == 0x13 && lanes == 1;
-}
-
-static pthread_once_t oid_once = PTHREAD_ONCE_INIT;
-static ASN1_OBJECT *oid_argon2; /* kept for the life of the process */
-
-static void make_oid(void)
-{
-    oid_argon2 = OBJ_txt2obj(ARGON2ID_KEK_OID, 1);
-}
-
-static const ASN1_OBJECT *argon2_oid(void)
-{
-    pthread_once(&oid_once, make_oid);
-    return oid_argon2;
-}
-
 /* ---- encryption -------------------------------------------------------------------------- */
 
 static ms_status set_key_params(CMS_RecipientInfo *ri, ms_pkey_type type, bool pkcs1,
@@ -270,13 +176,13 @@ static ms_status add_passphrase(CMS_ContentInfo *cms, const char *path, struct m
                         !(id = OPENSSL_malloc(SALT_LEN))))
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
     if (st == MS_OK)
-        st = derive_kek(pass, len, salt, MS_ARGON2_OPS_DEFAULT, MS_ARGON2_MEM_KIB_DEFAULT, key,
+        st = derive_kek(pass, len, salt, MS_CMS_PWHASH_T_DEFAULT, MS_CMS_PWHASH_M_DEFAULT, key,
                         err);
     ms_crypto_wipe(pass, sizeof pass);
     if (st == MS_OK) {
         memcpy(id, salt, SALT_LEN);
-        oid = OBJ_dup(argon2_oid());
-        params = argon2_params(MS_ARGON2_OPS_DEFAULT, MS_ARGON2_MEM_KIB_DEFAULT);
+        oid = OBJ_dup(msi_cms_argon2id_oid());
+        params = msi_cms_argon2id_params_encode(MS_CMS_PWHASH_T_DEFAULT, MS_CMS_PWHASH_M_DEFAULT);
         /* add0: key, id, oid and params belong to the RecipientInfo on success */
         if (oid && params &&
             CMS_add0_recipient_key(cms, NID_id_aes256_wrap, key, KEK_LEN, id, SALT_LEN, NULL,
@@ -370,16 +276,16 @@ static ms_status kek_params(CMS_RecipientInfo *ri, const uint8_t **salt, uint32_
     ASN1_OCTET_STRING *id = NULL;
     ASN1_OBJECT *other = NULL;
     ASN1_TYPE *params = NULL;
+    ms_status st;
 
     if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_KEK ||
         !CMS_RecipientInfo_kekri_get0_id(ri, NULL, &id, NULL, &other, &params) || !other ||
-        OBJ_cmp(other, argon2_oid()) != 0)
+        OBJ_cmp(other, msi_cms_argon2id_oid()) != 0)
         return MS_ENOTFOUND;
-    if (!id || ASN1_STRING_length(id) != SALT_LEN || !parse_argon2_params(params, t, m))
+    if (!id || ASN1_STRING_length(id) != SALT_LEN)
         return ms_error_set(err, MS_EMALFORMED, "passphrase recipient is malformed");
-    if (*t == 0 || *t > ARGON2_T_MAX || *m < 8 || *m > ARGON2_M_MAX)
-        return ms_error_set(err, MS_ELIMIT, "passphrase recipient asks for Argon2id costs "
-                            "beyond the limits (t <= 64, m <= 1 GiB)");
+    if ((st = msi_cms_argon2id_params_decode(params, t, m, err)) != MS_OK)
+        return st;
     *salt = ASN1_STRING_get0_data(id);
     return MS_OK;
 }

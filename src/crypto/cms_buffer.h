@@ -7,9 +7,12 @@
  * AES-256-CBC (PS3.15 E.1.1 as written; what gdcmanon writes), for RSA
  * certificates (RSAES-OAEP SHA-256, or PKCS#1 v1.5 on request), EC P-256
  * certificates (ECDH, X9.63 KDF SHA-256, AES-256 key wrap) and a passphrase
- * (Argon2id key-encryption key in a KEKRecipientInfo, the same encoding as the
- * `cms` scheme: docs/deid.md "Encrypted Content"). Decryption also opens the
- * PBKDF2 password recipients `gdcmanon -p` writes.
+ * (Argon2id key-encryption key in a KEKRecipientInfo: the `cms` scheme's
+ * encoding, docs/formats/cms.md, so either side opens the other's messages).
+ * Decryption also opens the PBKDF2 password recipients `gdcmanon -p` writes.
+ * Why not the `cms` scheme's API (medseal/cms.h): it streams files and fds as
+ * BER, and has neither RSA PKCS#1 v1.5 nor PBKDF2 passwords, which
+ * gdcmanon interop needs; this module is for one small DER value.
  *
  * Passphrase-derived keys are cached for the life of the process (one
  * Argon2id run per passphrase per run, not per file) and wiped at exit.

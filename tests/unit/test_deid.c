@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "crypto/cms_buffer.h"
+#include "medseal/cms.h"
 #include "medseal/crypto.h"
 #include "medseal/dicom.h"
 #include "medseal/protect.h"
@@ -1002,6 +1003,59 @@ static void test_recipe(void)
     free(m.p);
 }
 
+/* ---- the same envelopes as the `cms` scheme ---------------------------------------------- */
+
+static void test_cms_compat(void)
+{
+    static const uint8_t msg[] = "(0400,0550) and a recipe, for instance";
+    struct msi_cmsbuf_recipients r = {one_cert, 1, pass_ok, false, false};
+    struct msi_cmsbuf_keys kp = {NULL, NULL, pass_ok}, kk = {key1, NULL, NULL};
+    struct ms_cms_recipients *rs = NULL;
+    struct ms_cms_keyring *ring = NULL;
+    uint8_t *der = NULL, *pt = NULL;
+    size_t dlen = 0, plen = 0;
+
+    /* medseal's deid envelope opens with the cms scheme's decryptor */
+    one_cert[0] = cert1;
+    CHECK(msi_cmsbuf_encrypt(&r, msg, sizeof msg, &der, &dlen, NULL) == MS_OK);
+    put_file(tmp("compat.der"), der, dlen);
+    msi_cmsbuf_free(der, dlen);
+    CHECK(ms_cms_keyring_create(&ring, NULL) == MS_OK);
+    if (!ring)
+        return;
+    CHECK(ms_cms_keyring_add_passphrase_file(ring, pass_ok, NULL) == MS_OK);
+    CHECK(ms_cms_decrypt_file(ring, tmp("compat.der"), tmp("compat.out"), NULL, NULL, NULL) ==
+          MS_OK);
+    pt = get_file(tmp("compat.out"), &plen);
+    CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
+    free(pt);
+    ms_cms_keyring_destroy(ring);
+
+    /* and the cms scheme's streamed BER envelope opens here */
+    put_file(tmp("compat.in"), msg, sizeof msg);
+    CHECK(ms_cms_recipients_create(&rs, NULL) == MS_OK);
+    if (!rs)
+        return;
+    CHECK(ms_cms_recipients_add_passphrase_file(rs, pass_ok, NULL, NULL) == MS_OK);
+    CHECK(ms_cms_recipients_add_cert_file(rs, cert1, NULL) == MS_OK);
+    CHECK(ms_cms_encrypt_file(rs, tmp("compat.in"), tmp("compat.cms"), NULL, NULL) == MS_OK);
+    ms_cms_recipients_destroy(rs);
+    der = get_file(tmp("compat.cms"), &dlen);
+    pt = NULL;
+    CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
+    CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
+    msi_cmsbuf_free(pt, plen);
+    pt = NULL;
+    CHECK(der && msi_cmsbuf_decrypt(&kk, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
+    CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
+    msi_cmsbuf_free(pt, plen);
+    kp.passphrase_file = pass_bad;
+    pt = NULL;
+    CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_EKEY);
+    CHECK(pt == NULL);
+    free(der);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -1023,6 +1077,7 @@ int main(void)
     test_missing();
     test_crafted_contents();
     test_recipe();
+    test_cms_compat();
     {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
