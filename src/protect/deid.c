@@ -415,6 +415,7 @@ static ms_status rebuild(struct unprotect *u, const char *in, const char *out)
     if (st == MS_OK)
         st = msi_atomic_open(out, tmp, sizeof tmp, &fd, u->err);
     if (st == MS_OK) {
+        fchmod(fd, 0600); /* identifying data: owner only */
         msi_out_init(o, msi_fd_sink, &fd);
         st = msi_deid_recipe_apply(u->recipe->value, (size_t)u->recipe->length, bytes, &l,
                                    out_sink, o, u->err);
@@ -435,6 +436,23 @@ static ms_status rebuild(struct unprotect *u, const char *in, const char *out)
     return st;
 }
 
+/* ms_file_write(), but the file is readable by its owner only. */
+static ms_status write_owner_only(struct ms_file *f, const char *out, struct ms_error *err)
+{
+    char tmp[4096];
+    int fd;
+    ms_status st = msi_atomic_open(out, tmp, sizeof tmp, &fd, err);
+    if (st != MS_OK)
+        return st;
+    fchmod(fd, 0600);
+    st = ms_file_write_sink(f, msi_fd_sink, &fd, NULL, err);
+    if (st != MS_OK) {
+        msi_atomic_close(fd, tmp, out, false, NULL);
+        return st;
+    }
+    return msi_atomic_close(fd, tmp, out, true, err);
+}
+
 /* Files from other de-identifiers: move the originals back (PS3.15 E.1.2). */
 static ms_status restore(struct unprotect *u, const char *out)
 {
@@ -453,7 +471,7 @@ static ms_status restore(struct unprotect *u, const char *out)
         ms_dataset_get_string(ds, TAG_SOP_INSTANCE, 0, uid, sizeof uid))
         st = ms_dataset_set_string(u->d->meta, TAG_MEDIA_SOP_INSTANCE, MS_VR_UI, uid, u->err);
     if (st == MS_OK)
-        st = ms_file_write(u->d, out, NULL, u->err);
+        st = write_owner_only(u->d, out, u->err);
     snprintf(u->rep->note, sizeof u->rep->note, "%s from the Modified Attributes Sequence "
              "(no medseal recipe: not bit-exact)%s", "attributes restored",
              u->res.authenticated ? "" : "; EnvelopedData is not authenticated");
