@@ -46,6 +46,8 @@ struct ms_protect_options {
     bool force;                      /* --i-know: allow needs_force schemes */
     const char *otp_store;           /* otp: one-time key store directory */
     const char *stego_mode;          /* stego: "lsb" or "highbits" */
+    bool keep_private;               /* deid: keep private attributes (--keep-private) */
+    bool rsa_pkcs1;                  /* deid: RSA PKCS#1 v1.5 key transport (--rsa-pkcs1) */
 };
 
 /** What a protect/unprotect call did (for the report and progress). */

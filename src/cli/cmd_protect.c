@@ -44,7 +44,8 @@ static void help(bool unprotect)
            "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
            "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
-           "--stego-mode lsb|highbits, --i-know, --threads N, --quiet.\n");
+           "--stego-mode lsb|highbits, --keep-private --rsa-pkcs1 (deid), --i-know,\n"
+           "--threads N, --quiet.\n");
 }
 
 /* Option with a value; returns false when it is not one of ours. */
@@ -79,6 +80,8 @@ static bool flag_option(struct job *j, const char *name)
     else if (!strcmp(name, "--key-from-header")) o->key_from_header = true;
     else if (!strcmp(name, "--armor")) o->armor = true;
     else if (!strcmp(name, "--i-know")) o->force = true;
+    else if (!strcmp(name, "--keep-private")) o->keep_private = true;
+    else if (!strcmp(name, "--rsa-pkcs1")) o->rsa_pkcs1 = true;
     else return false;
     return true;
 }

@@ -11,7 +11,9 @@
 
 /* Each scheme is defined in its own file. The order is the order of
  * docs/protect.md: strong defaults first, papers' schemes after. */
+extern const struct msi_scheme msi_scheme_deid;
 static const struct msi_scheme *const schemes[] = {
+    &msi_scheme_deid,
     NULL
 };
 
