@@ -38,6 +38,7 @@ struct ms_protect_options {
     bool strict_dicom;               /* cms: PS3.10 7.4 EnvelopedData(SignedData) */
     const char *sign_key;            /* cms --strict-dicom, deid: signer */
     const char *sign_cert;
+    const char *trust;               /* unprotect: trusted signer certificate (--trust) */
     bool key_from_header;            /* pixel-gcm: the paper's Whirlpool(UID+name) key */
     double chaos_x0, chaos_mu;       /* chaos: 0 = paper's 0.4 and 3.87 */
     unsigned slices;                 /* cbc-slices: segments, 0 = 4 */

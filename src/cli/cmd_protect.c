@@ -61,6 +61,7 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "--cert")) o->certificate = value;
     else if (!strcmp(name, "--sign-key")) o->sign_key = value;
     else if (!strcmp(name, "--sign-cert")) o->sign_cert = value;
+    else if (!strcmp(name, "--trust")) o->trust = value;
     else if (!strcmp(name, "--x0")) o->chaos_x0 = strtod(value, NULL);
     else if (!strcmp(name, "--mu")) o->chaos_mu = strtod(value, NULL);
     else if (!strcmp(name, "--slices")) o->slices = (unsigned)strtoul(value, NULL, 10);

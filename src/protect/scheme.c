@@ -6,18 +6,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "internal.h"
 #include "protect/scheme.h"
 
 /* Each scheme is defined in its own file. The order is the order of
  * docs/protect.md: strong defaults first, papers' schemes after. */
 extern const struct msi_scheme msi_scheme_deid;
+extern const struct msi_scheme msi_scheme_cms;
+
 static const struct msi_scheme *const schemes[] = {
+    &msi_scheme_cms,
     &msi_scheme_deid,
     NULL
 };
 
 #define SCHEME_COUNT (sizeof schemes / sizeof schemes[0] - 1)
+
+void msi_protect_report_sizes(struct ms_protect_report *rep, const char *in, const char *out)
+{
+    struct stat sb;
+    if (stat(in, &sb) == 0)
+        rep->bytes_in = (uint64_t)sb.st_size;
+    if (stat(out, &sb) == 0)
+        rep->bytes_out = (uint64_t)sb.st_size;
+}
 
 size_t ms_scheme_count(void)
 {

@@ -17,4 +17,7 @@ struct msi_scheme {
     bool (*identify)(const char *path, const uint8_t *head, size_t len);
 };
 
+/** Fill rep's byte counts from the sizes of in and out. */
+void msi_protect_report_sizes(struct ms_protect_report *rep, const char *in, const char *out);
+
 #endif
