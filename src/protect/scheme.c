@@ -57,6 +57,49 @@ const struct ms_scheme_info *ms_scheme_find(const char *name)
     return s ? &s->info : NULL;
 }
 
+/* A fresh empty temporary file next to path (its name in buf). */
+static ms_status make_temp(const char *path, char *buf, size_t cap, struct ms_error *err)
+{
+    int fd;
+    ms_status st = msi_atomic_open(path, buf, cap, &fd, err);
+    if (st == MS_OK)
+        close(fd);
+    return st;
+}
+
+/* Compression before the scheme, armor after it: each stage writes a
+ * temporary file next to out that the next stage reads. */
+static ms_status protect_staged(const struct msi_scheme *s, const char *in, const char *out,
+                                const struct ms_protect_options *opt,
+                                struct ms_protect_report *rep, struct ms_error *err)
+{
+    char zipped[4096] = "", raw[4096] = "";
+    const char *src = in, *dst = out;
+    ms_status st = MS_OK;
+
+    if (opt->compress) {
+        st = make_temp(out, zipped, sizeof zipped, err);
+        if (st == MS_OK)
+            st = msi_compress_file(in, zipped, opt->compress, &rep->compressed_bytes, err);
+        src = zipped;
+    }
+    if (st == MS_OK && opt->armor) {
+        st = make_temp(out, raw, sizeof raw, err);
+        dst = raw;
+    }
+    if (st == MS_OK)
+        st = s->protect(src, dst, opt, rep, err);
+    if (st == MS_OK && opt->armor)
+        st = ms_armor_file(raw, out, err);
+    if (zipped[0])
+        unlink(zipped);
+    if (raw[0])
+        unlink(raw);
+    if (st == MS_OK && (opt->compress || opt->armor))
+        msi_protect_report_sizes(rep, in, out);
+    return st;
+}
+
 ms_status ms_protect_file(const char *in, const char *out, const struct ms_protect_options *opt,
                           struct ms_protect_report *rep, struct ms_error *err)
 {
@@ -78,21 +121,11 @@ ms_status ms_protect_file(const char *in, const char *out, const struct ms_prote
         return ms_error_set(err, MS_EUSAGE,
                             "scheme '%s' is %s; it is refused unless forced (--i-know)", name,
                             s->info.label);
+    if (opt->compress && !msi_compress_syntax(opt->compress))
+        return ms_error_set(err, MS_EUSAGE, "unknown compression '%s' (deflate, rle, jpeg-ls)",
+                            opt->compress);
     rep->scheme = &s->info;
-    if (opt->armor) { /* the scheme writes next to out, then the armor replaces it */
-        char raw[4096];
-        ms_status st;
-        int fd;
-        if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
-            return st;
-        close(fd);
-        st = s->protect(in, raw, opt, rep, err);
-        if (st == MS_OK)
-            st = ms_armor_file(raw, out, err);
-        unlink(raw);
-        return st;
-    }
-    return s->protect(in, out, opt, rep, err);
+    return protect_staged(s, in, out, opt, rep, err);
 }
 
 /* First bytes of a file, for recognition. */
@@ -123,6 +156,29 @@ const struct ms_scheme_info *ms_protect_identify(const char *path)
     return s ? &s->info : NULL;
 }
 
+/* The scheme's output goes to a temporary file; medseal's compression is
+ * undone from there into out, or the file is renamed to out. */
+static ms_status unprotect_staged(const struct msi_scheme *s, const char *in, const char *out,
+                                  const struct ms_protect_options *opt,
+                                  struct ms_protect_report *rep, struct ms_error *err)
+{
+    char plain[4096];
+    bool compressed = false;
+    ms_status st = make_temp(out, plain, sizeof plain, err);
+
+    if (st != MS_OK)
+        return st;
+    st = s->unprotect(in, plain, opt, rep, err);
+    if (st == MS_OK)
+        st = msi_decompress_file(plain, out, &compressed, err);
+    if (st == MS_OK && !compressed && rename(plain, out) != 0)
+        st = ms_error_set(err, MS_EIO, "cannot rename to %s", out);
+    unlink(plain);
+    if (st == MS_OK)
+        msi_protect_report_sizes(rep, in, out);
+    return st;
+}
+
 ms_status ms_unprotect_file(const char *in, const char *out,
                             const struct ms_protect_options *opt, struct ms_protect_report *rep,
                             struct ms_error *err)
@@ -130,6 +186,8 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     static const struct ms_protect_options defaults;
     struct ms_protect_report local;
     const struct msi_scheme *s;
+    uint8_t head[64];
+    size_t len;
 
     if (!opt)
         opt = &defaults;
@@ -138,26 +196,20 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     memset(rep, 0, sizeof *rep);
     if (access(in, R_OK) != 0)
         return ms_error_set(err, MS_EIO, "cannot read the input");
-    {
-        uint8_t head[64];
-        size_t len = read_head(in, head, sizeof head);
-        if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
-            char raw[4096];
-            ms_status st;
-            int fd;
-            if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
-                return st;
-            close(fd);
+    len = read_head(in, head, sizeof head);
+    if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
+        char raw[4096];
+        ms_status st = make_temp(out, raw, sizeof raw, err);
+        if (st == MS_OK)
             st = ms_dearmor_file(in, raw, err);
-            if (st == MS_OK)
-                st = ms_unprotect_file(raw, out, opt, rep, err);
-            unlink(raw);
-            return st;
-        }
+        if (st == MS_OK)
+            st = ms_unprotect_file(raw, out, opt, rep, err);
+        unlink(raw);
+        return st;
     }
     s = identify(in);
     if (!s)
         return ms_error_set(err, MS_EUNSUPPORTED, "not a file protected by a known scheme");
     rep->scheme = &s->info;
-    return s->unprotect(in, out, opt, rep, err);
+    return unprotect_staged(s, in, out, opt, rep, err);
 }
