@@ -8,7 +8,10 @@
 
 /* Each scheme is defined in its own file. The order is the order of
  * docs/protect.md: strong defaults first, papers' schemes after. */
+extern const struct msi_scheme msi_scheme_pixel_gcm;
+
 static const struct msi_scheme *const schemes[] = {
+    &msi_scheme_pixel_gcm,
     NULL
 };
 
