@@ -215,17 +215,36 @@ void msi_sample_put(const struct msi_samples *s, uint8_t *frame, uint64_t p, uns
 
 /* ---- the logistic map cipher (chaos.c; also used by stego) --------------------------- */
 
+/** Called on each frame (in place) by msi_frames_pass(). */
+typedef ms_status (*msi_frame_fn)(void *ctx, uint8_t *frame, uint32_t index, struct ms_error *err);
+
+/** Write pf to w: input up to the Pixel Data value with the edits, each
+ * native frame through fn (then hashed into hash when given), the bytes after
+ * the last frame as they are (also hashed), the rest with the edits. Memory:
+ * one frame. */
+ms_status msi_frames_pass(struct msi_wr *w, const struct msi_pfile *pf, struct msi_edit *edits,
+                          size_t nedits, msi_frame_fn fn, void *ctx, struct ms_hash *hash,
+                          struct ms_error *err);
+
+/** The logistic-map cipher: state, key, scratch for one frame. */
 struct msi_chaos {
     double x, mu;
+    const struct msi_samples *s;
+    uint32_t *perm; /* pixels */
+    uint32_t *vals; /* pixels * spp stored values */
+    uint32_t *tmp;
 };
 
 /** Check the key: 0 < x0 < 1 and 3.57 <= mu <= 4. Errors: MS_EUSAGE. */
 ms_status msi_chaos_check_key(double x0, double mu, struct ms_error *err);
-/** Encrypt (dir MS_ENCRYPT) or decrypt one frame in place; the state runs on
- * from frame to frame. perm is scratch of s->pixels entries. Errors:
- * MS_EKEY (the map collapsed to a fixed point: degenerate key). */
-ms_status msi_chaos_frame(struct msi_chaos *c, const struct msi_samples *s, uint8_t *frame,
-                          uint32_t *perm, ms_cipher_dir dir, struct ms_error *err);
+/** Start the cipher for frames described by s (borrowed). Errors: MS_ENOMEM. */
+ms_status msi_chaos_init(struct msi_chaos *c, double x0, double mu, const struct msi_samples *s,
+                         struct ms_error *err);
+void msi_chaos_free(struct msi_chaos *c);
+/** Encrypt or decrypt one frame in place; the map runs on from frame to
+ * frame. Errors: MS_EKEY (the map fell onto a fixed point: degenerate key). */
+ms_status msi_chaos_frame(struct msi_chaos *c, uint8_t *frame, ms_cipher_dir dir,
+                          struct ms_error *err);
 /** Key bytes for key derivation: the two doubles, IEEE little-endian. */
 void msi_chaos_key_bytes(double x0, double mu, uint8_t out[16]);
 

@@ -9,9 +9,13 @@
 /* Each scheme is defined in its own file. The order is the order of
  * docs/protect.md: strong defaults first, papers' schemes after. */
 extern const struct msi_scheme msi_scheme_pixel_gcm;
+extern const struct msi_scheme msi_scheme_chaos;
+extern const struct msi_scheme msi_scheme_ecb;
 
 static const struct msi_scheme *const schemes[] = {
     &msi_scheme_pixel_gcm,
+    &msi_scheme_chaos,
+    &msi_scheme_ecb,
     NULL
 };
 
