@@ -46,6 +46,8 @@ struct ms_protect_options {
     bool force;                      /* --i-know: allow needs_force schemes */
     const char *otp_store;           /* otp: one-time key store directory */
     const char *stego_mode;          /* stego: "lsb" or "highbits" */
+    const char *stego_key_file;      /* stego: file holding the stego key (first line) */
+    uint64_t otp_ttl;                /* otp: pad lifetime in seconds, 0 = 7 days */
 };
 
 /** What a protect/unprotect call did (for the report and progress). */

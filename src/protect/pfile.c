@@ -28,15 +28,32 @@ static ms_status find_top_offsets(struct msi_pfile *pf, struct ms_error *err)
     return MS_OK;
 }
 
-/* Header size of the element at off: 12 for explicit long-length VRs. */
-static unsigned header_size(const struct msi_pfile *pf, uint64_t off)
+unsigned msi_pfile_header(const struct msi_pfile *pf, uint64_t off, unsigned *len_at,
+                          unsigned *len_size)
 {
     const uint8_t *p = pf->map + off;
-    ms_vr vr;
-    if (!pf->ts->explicit_vr || pf->size - off < 12)
+    ms_vr vr = MS_VR_NONE;
+    if (pf->ts->explicit_vr && pf->size - off >= 8)
+        vr = ms_vr_from_chars((char)p[4], (char)p[5]);
+    if (vr == MS_VR_NONE) {
+        *len_at = 4;
+        *len_size = 4;
         return 8;
-    vr = ms_vr_from_chars((char)p[4], (char)p[5]);
-    return (vr != MS_VR_NONE && ms_vr_has_long_length(vr)) ? 12 : 8;
+    }
+    if (ms_vr_has_long_length(vr) && pf->size - off >= 12) {
+        *len_at = 8;
+        *len_size = 4;
+        return 12;
+    }
+    *len_at = 6;
+    *len_size = 2;
+    return 8;
+}
+
+static unsigned header_size(const struct msi_pfile *pf, uint64_t off)
+{
+    unsigned a, b;
+    return msi_pfile_header(pf, off, &a, &b);
 }
 
 static ms_status locate_pixels(struct msi_pfile *pf, struct ms_error *err)
@@ -251,6 +268,8 @@ ms_status msi_wr_open(struct msi_wr *w, const char *path, struct ms_error *err)
 
 void msi_wr_put(struct msi_wr *w, const void *data, size_t len)
 {
+    if (w->hash && len && ms_hash_update(w->hash, data, len, NULL) != MS_OK)
+        w->out.failed = true;
     msi_out_put(&w->out, data, len);
     w->pos += len;
 }

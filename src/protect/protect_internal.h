@@ -78,6 +78,11 @@ void msi_pfile_close(struct msi_pfile *pf);
 ms_status msi_pfile_need_pixels(struct msi_pfile *pf, bool allow_encap, const char *scheme,
                                 struct ms_error *err);
 
+/** Header size (8 or 12) of the element whose tag is at input offset off,
+ * and where its length field is (offset in the header, 2 or 4 bytes). */
+unsigned msi_pfile_header(const struct msi_pfile *pf, uint64_t off, unsigned *len_at,
+                          unsigned *len_size);
+
 /** Byte extent of top-level element i (header and value). */
 struct msi_extent msi_pfile_extent(const struct msi_pfile *pf, size_t i);
 
