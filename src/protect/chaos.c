@@ -158,6 +158,7 @@ struct job {
     struct msi_samples s;
     struct msi_chaos c;
     ms_cipher_dir dir;
+    bool sign_fill; /* high bits are sign copies: cleared in the cipher image */
     uint8_t mac[32];
     uint8_t hdr[32];
 };
@@ -171,7 +172,10 @@ static void chaos_key(const struct ms_protect_options *opt, double *x0, double *
 static ms_status frame_fn(void *ctx, uint8_t *frame, uint32_t index, struct ms_error *err)
 {
     struct job *j = ctx;
-    return msi_chaos_frame(&j->c, frame, j->dir, err);
+    ms_status st = msi_chaos_frame(&j->c, frame, j->dir, err);
+    if (j->sign_fill) /* the sign copies would draw the image's sign map */
+        msi_samples_set_high(&j->s, frame, j->dir == MS_DECRYPT);
+    return st;
 }
 
 /* MAC key and key check value from (x0, mu) and the salt. */
@@ -277,12 +281,17 @@ static ms_status chaos_protect(const char *in, const char *out,
         st = pixel_digest(&j.pf, pd, err);
     if (st == MS_OK)
         st = msi_content_tag(j.mac, "medseal chaos v1", j.hdr, pd, blob + 24, err);
+    if (st == MS_OK) {
+        unsigned kinds = msi_samples_fill_all(&j.pf, &j.s);
+        j.sign_fill = !(kinds & MSI_FILL_ZERO) && (kinds & MSI_FILL_SIGN);
+    }
     msi_wr32le(blob + 56, j.pf.pi.frames);
-    msi_wr32le(blob + 60, j.s.bits);
+    blob[60] = (uint8_t)j.s.bits;
+    blob[61] = j.sign_fill;
     snprintf(params, sizeof params,
              "cipher=logistic-map confusion+diffusion (INSECURE, research; seed 003) "
-             "bits=%u frames=%u key=(x0, mu) check=HMAC-SHA256",
-             j.s.bits, j.pf.pi.frames);
+             "bits=%u frames=%u high-bits=%s key=(x0, mu) check=HMAC-SHA256",
+             j.s.bits, j.pf.pi.frames, j.sign_fill ? "sign-copies-cleared" : "as-is");
     if (st == MS_OK)
         st = msi_pblock_encode(&j.pf, SCHEME, params, blob, sizeof blob, &pb, err);
     if (st == MS_OK)
@@ -324,6 +333,7 @@ static ms_status chaos_unprotect(const char *in, const char *out,
         st = ms_error_set(err, MS_EKEY, "wrong key: x0/mu do not match the ones used (--x0, --mu)");
     if (st == MS_OK && msi_rd32le(j.pf.pb.blob + 56) != j.pf.pi.frames)
         st = ms_error_set(err, MS_EKEY, "authentication failed: the number of frames changed");
+    j.sign_fill = j.pf.pb.blob[61] == 1;
     if (st == MS_OK) {
         ne = msi_pblock_removal(&j.pf, edits);
         st = msi_header_digest(&j.pf, edits, ne, j.hdr, err);

@@ -220,6 +220,19 @@ void msi_sample_put(const struct msi_samples *s, uint8_t *frame, uint64_t p, uns
 
 /* ---- the logistic map cipher (chaos.c; also used by stego) --------------------------- */
 
+/** What the bits above High Bit hold, over all samples of a frame: a mask of
+ * the fills consistent with it (both for an all-zero signed image). */
+#define MSI_FILL_ZERO 1u /* all zero */
+#define MSI_FILL_SIGN 2u /* copies of the sign bit (bit High Bit) */
+unsigned msi_samples_fill(const struct msi_samples *s, const uint8_t *frame);
+/** msi_samples_fill() over every native frame of pf. */
+unsigned msi_samples_fill_all(const struct msi_pfile *pf, const struct msi_samples *s);
+/** Number of bits above High Bit in a word. */
+unsigned msi_samples_high_bits(const struct msi_samples *s);
+/** Set the bits above High Bit of every sample to zero, or to copies of the
+ * sign bit when sign_extend. */
+void msi_samples_set_high(const struct msi_samples *s, uint8_t *frame, bool sign_extend);
+
 /** Called on each frame (in place) by msi_frames_pass(). */
 typedef ms_status (*msi_frame_fn)(void *ctx, uint8_t *frame, uint32_t index, struct ms_error *err);
 

@@ -102,3 +102,59 @@ ms_status msi_frames_pass(struct msi_wr *w, const struct msi_pfile *pf, struct m
     free(buf);
     return st;
 }
+
+/* Bits above High Bit: mask of them within a word. */
+static uint32_t high_mask(const struct msi_samples *s)
+{
+    unsigned top = s->shift + s->bits; /* first bit above High Bit */
+    if (top >= s->bits_alloc)
+        return 0;
+    return (s->bits_alloc >= 32 ? 0xFFFFFFFFu : ((1u << s->bits_alloc) - 1u)) &
+           ~((top >= 32 ? 0xFFFFFFFFu : ((1u << top) - 1u)));
+}
+
+unsigned msi_samples_high_bits(const struct msi_samples *s)
+{
+    unsigned top = s->shift + s->bits;
+    return top < s->bits_alloc ? s->bits_alloc - top : 0;
+}
+
+unsigned msi_samples_fill(const struct msi_samples *s, const uint8_t *frame)
+{
+    uint32_t hm = high_mask(s), sign = 1u << (s->shift + s->bits - 1);
+    unsigned kinds = MSI_FILL_ZERO | MSI_FILL_SIGN;
+    if (!hm)
+        return kinds;
+    for (uint64_t p = 0; p < s->pixels && kinds; p++)
+        for (unsigned c = 0; c < s->spp; c++) {
+            uint32_t w = msi_sample_get(s, frame, p, c), hi = w & hm;
+            if (hi)
+                kinds &= ~(unsigned)MSI_FILL_ZERO;
+            if (hi != ((w & sign) ? hm : 0))
+                kinds &= ~(unsigned)MSI_FILL_SIGN;
+        }
+    return kinds;
+}
+
+void msi_samples_set_high(const struct msi_samples *s, uint8_t *frame, bool sign_extend)
+{
+    uint32_t hm = high_mask(s), sign = 1u << (s->shift + s->bits - 1);
+    if (!hm)
+        return;
+    for (uint64_t p = 0; p < s->pixels; p++)
+        for (unsigned c = 0; c < s->spp; c++) {
+            uint32_t w = msi_sample_get(s, frame, p, c) & ~hm;
+            if (sign_extend && (w & sign))
+                w |= hm;
+            msi_sample_put(s, frame, p, c, w);
+        }
+}
+
+unsigned msi_samples_fill_all(const struct msi_pfile *pf, const struct msi_samples *s)
+{
+    unsigned kinds = MSI_FILL_ZERO | MSI_FILL_SIGN;
+    const uint8_t *f = pf->map + pf->px_value_off;
+    for (uint32_t i = 0; i < pf->pi.frames && kinds; i++, f += pf->pi.frame_bytes)
+        kinds &= msi_samples_fill(s, f);
+    return kinds;
+}

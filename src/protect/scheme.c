@@ -12,12 +12,14 @@ extern const struct msi_scheme msi_scheme_pixel_gcm;
 extern const struct msi_scheme msi_scheme_chaos;
 extern const struct msi_scheme msi_scheme_ecb;
 extern const struct msi_scheme msi_scheme_otp;
+extern const struct msi_scheme msi_scheme_stego;
 
 static const struct msi_scheme *const schemes[] = {
     &msi_scheme_pixel_gcm,
     &msi_scheme_chaos,
     &msi_scheme_ecb,
     &msi_scheme_otp,
+    &msi_scheme_stego,
     NULL
 };
 
