@@ -84,6 +84,11 @@ MS_NODISCARD ms_status ms_unprotect_file(const char *in, const char *out,
  * cannot be read). */
 const struct ms_scheme_info *ms_protect_identify(const char *path);
 
+/** True when the file at path is part of another protected file and is
+ * read together with it (a cbc-slices part OUT.partK.enc): unprotect skips it
+ * when it is given on its own or found in a directory. */
+bool ms_protect_is_auxiliary(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -196,6 +196,21 @@ static ms_status collect(struct job *j, char **inputs, int ninputs, struct ms_er
     return MS_OK;
 }
 
+/* Parts of cbc-slices outputs are read with their index, not on their own. */
+static void skip_auxiliary(struct job *j)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < j->files.count; i++) {
+        if (ms_protect_is_auxiliary(j->files.paths[i])) {
+            free(j->files.paths[i]);
+            continue;
+        }
+        j->files.paths[k] = j->files.paths[i];
+        j->rel[k++] = j->rel[i];
+    }
+    j->files.count = k;
+}
+
 static int report(const struct job *j, double seconds)
 {
     int rc = 0;
@@ -277,6 +292,8 @@ static int run(int argc, char **argv, bool unprotect)
         ms_pathlist_clear(&j.files);
         return cli_fail(NULL, &err);
     }
+    if (unprotect)
+        skip_auxiliary(&j);
     j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
     if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK) {
         rc = cli_fail(j.out, &err);

@@ -356,9 +356,9 @@ static bool chaos_identify(const char *path, const uint8_t *head, size_t len)
 }
 
 const struct msi_scheme msi_scheme_chaos = {
-    {SCHEME, "seed 003", "insecure, research",
-     "logistic-map confusion + diffusion, key (x0, mu); lossless, any bit depth", "", false},
-    chaos_protect,
-    chaos_unprotect,
-    chaos_identify,
+    .info = {SCHEME, "seed 003", "insecure, research",
+              "logistic-map confusion + diffusion, key (x0, mu); lossless, any bit depth", "", false},
+    .protect = chaos_protect,
+    .unprotect = chaos_unprotect,
+    .identify = chaos_identify,
 };

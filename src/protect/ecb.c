@@ -226,9 +226,9 @@ static bool ecb_identify(const char *path, const uint8_t *head, size_t len)
 }
 
 const struct msi_scheme msi_scheme_ecb = {
-    {SCHEME, "seed 002", "insecure, research",
-     "AES-256-ECB of the pixel data, for the analysis bench only", "", true},
-    ecb_protect,
-    ecb_unprotect,
-    ecb_identify,
+    .info = {SCHEME, "seed 002", "insecure, research",
+              "AES-256-ECB of the pixel data, for the analysis bench only", "", true},
+    .protect = ecb_protect,
+    .unprotect = ecb_unprotect,
+    .identify = ecb_identify,
 };

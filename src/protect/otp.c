@@ -542,9 +542,9 @@ static bool otp_identify(const char *path, const uint8_t *head, size_t len)
 }
 
 const struct msi_scheme msi_scheme_otp = {
-    {SCHEME, "seed 004", "paper mode",
-     "one-time pad over the patient metadata; pad destroyed after use or expiry", "", false},
-    otp_protect,
-    otp_unprotect,
-    otp_identify,
+    .info = {SCHEME, "seed 004", "paper mode",
+              "one-time pad over the patient metadata; pad destroyed after use or expiry", "", false},
+    .protect = otp_protect,
+    .unprotect = otp_unprotect,
+    .identify = otp_identify,
 };

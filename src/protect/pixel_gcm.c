@@ -476,10 +476,10 @@ static bool pgcm_identify(const char *path, const uint8_t *head, size_t len)
 }
 
 const struct msi_scheme msi_scheme_pixel_gcm = {
-    {SCHEME, "seed 001", "-k ok; paper insecure",
-     "Pixel Data in AES-256-GCM per frame, header as AAD; still a DICOM file (noise)", "",
-     false},
-    pgcm_protect,
-    pgcm_unprotect,
-    pgcm_identify,
+    .info = {SCHEME, "seed 001", "-k ok; paper insecure",
+              "Pixel Data in AES-256-GCM per frame, header as AAD; still a DICOM file (noise)", "",
+              false},
+    .protect = pgcm_protect,
+    .unprotect = pgcm_unprotect,
+    .identify = pgcm_identify,
 };

@@ -13,11 +13,13 @@ extern const struct msi_scheme msi_scheme_chaos;
 extern const struct msi_scheme msi_scheme_ecb;
 extern const struct msi_scheme msi_scheme_otp;
 extern const struct msi_scheme msi_scheme_stego;
+extern const struct msi_scheme msi_scheme_cbc_slices;
 
 static const struct msi_scheme *const schemes[] = {
     &msi_scheme_pixel_gcm,
     &msi_scheme_chaos,
     &msi_scheme_ecb,
+    &msi_scheme_cbc_slices,
     &msi_scheme_otp,
     &msi_scheme_stego,
     NULL
@@ -94,6 +96,16 @@ static const struct msi_scheme *identify(const char *path)
         if (schemes[i]->identify(path, head, len))
             return schemes[i];
     return NULL;
+}
+
+bool ms_protect_is_auxiliary(const char *path)
+{
+    uint8_t head[512];
+    size_t len = read_head(path, head, sizeof head);
+    for (size_t i = 0; i < SCHEME_COUNT; i++)
+        if (schemes[i]->auxiliary && schemes[i]->auxiliary(path, head, len))
+            return true;
+    return false;
 }
 
 const struct ms_scheme_info *ms_protect_identify(const char *path)

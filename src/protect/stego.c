@@ -560,10 +560,10 @@ static bool stego_identify(const char *path, const uint8_t *head, size_t len)
 }
 
 const struct msi_scheme msi_scheme_stego = {
-    {SCHEME, "seed 003", "paper mode",
-     "patient metadata + image key hidden in the chaos-encrypted image (lsb or highbits)", "",
-     false},
-    stego_protect,
-    stego_unprotect,
-    stego_identify,
+    .info = {SCHEME, "seed 003", "paper mode",
+              "patient metadata + image key hidden in the chaos-encrypted image (lsb or highbits)", "",
+              false},
+    .protect = stego_protect,
+    .unprotect = stego_unprotect,
+    .identify = stego_identify,
 };
