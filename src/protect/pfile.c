@@ -268,7 +268,9 @@ ms_status msi_wr_open(struct msi_wr *w, const char *path, struct ms_error *err)
 
 void msi_wr_put(struct msi_wr *w, const void *data, size_t len)
 {
-    if (w->hash && len && ms_hash_update(w->hash, data, len, NULL) != MS_OK)
+    if (len == 0)
+        return;
+    if (w->hash && ms_hash_update(w->hash, data, len, NULL) != MS_OK)
         w->out.failed = true;
     msi_out_put(&w->out, data, len);
     w->pos += len;
@@ -414,7 +416,8 @@ ms_status msi_header_digest(const struct msi_pfile *pf, const struct msi_edit *s
 
     if (!all)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
-    memcpy(all, skip, nskip * sizeof *skip);
+    if (nskip)
+        memcpy(all, skip, nskip * sizeof *skip);
     n = nskip + payload_ranges(pf, all + nskip, cap - nskip);
     msi_edits_sort(all, n);
     st = ms_hash_create(&h, MS_HASH_SHA256, err);
