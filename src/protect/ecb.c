@@ -69,6 +69,7 @@ static ms_status crypt_value(struct job *j, struct msi_wr *w, ms_cipher_dir dir,
         if (st == MS_OK && h)
             st = ms_hash_update(h, j->buf, n, err);
         msi_wr_put(w, j->buf, n);
+        msi_pfile_done(&j->pf, j->pf.px_value_off + at, n);
         at += n;
     }
     return st;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "protect/protect_internal.h"
@@ -180,6 +181,14 @@ ms_status msi_pfile_open(struct msi_pfile *pf, const char *path, struct ms_error
     }
     find_block(pf);
     return MS_OK;
+}
+
+void msi_pfile_done(const struct msi_pfile *pf, uint64_t off, uint64_t len)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t a = (off + page - 1) / page * page, b = (off + len) / page * page;
+    if (b > a) /* read-only private mapping: the pages come back from the file if needed */
+        madvise((void *)(pf->map + a), (size_t)(b - a), MADV_DONTNEED);
 }
 
 void msi_pfile_close(struct msi_pfile *pf)

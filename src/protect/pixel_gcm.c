@@ -188,6 +188,7 @@ static ms_status crypt_range(struct pass *p, const struct msi_extent *r, struct 
         if (st != MS_OK)
             return st;
         msi_wr_put(p->w, p->buf, n);
+        msi_pfile_done(p->pf, r->off + done, n);
         done += n;
     }
     return MS_OK;

@@ -72,6 +72,9 @@ struct msi_pfile {
  * ms_file_read(), MS_EUNSUPPORTED. */
 ms_status msi_pfile_open(struct msi_pfile *pf, const char *path, struct ms_error *err);
 void msi_pfile_close(struct msi_pfile *pf);
+/** The bytes [off, off + len) of the input have been read for good: drop
+ * their pages from the process (memory stays bounded on big files). */
+void msi_pfile_done(const struct msi_pfile *pf, uint64_t off, uint64_t len);
 
 /** Pixel Data must be present and its attributes consistent (pi filled);
  * encapsulated data is allowed only when allow_encap. */

@@ -92,6 +92,7 @@ ms_status msi_frames_pass(struct msi_wr *w, const struct msi_pfile *pf, struct m
         if (st == MS_OK && hash)
             st = ms_hash_update(hash, buf, (size_t)fb, err);
         msi_wr_put(w, buf, (size_t)fb);
+        msi_pfile_done(pf, at, fb);
     }
     /* bytes after the last frame (padding) stay as they are */
     if (st == MS_OK && hash && at < end)
