@@ -102,6 +102,35 @@ for path in sys.argv[2:]:
 print("pydicom ok")
 EOF
 
+# ---- interop: the paper's key derivation and plain ECB match other tools --------------
+cat >legacy.cnf <<'EOF2'
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+legacy = legacy_sect
+[default_sect]
+activate = 1
+[legacy_sect]
+activate = 1
+EOF2
+OPENSSL_CONF=$work/legacy.cnf "$PY" - "$series/CT0010.dcm" p_gcmhdr/CT0010.dcm <<'EOF2' && ok || bad "pixel-gcm --key-from-header differs from Whirlpool + AESGCM in Python"
+import hashlib, sys
+import pydicom
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+a, b = pydicom.dcmread(sys.argv[1]), pydicom.dcmread(sys.argv[2])
+d = hashlib.new("whirlpool", str(a.SOPInstanceUID).encode() + str(a.PatientName).encode()).digest()
+ct = AESGCM(d[:32]).encrypt(d[32:44], a.PixelData, None)[:-16]
+assert ct == b.PixelData
+EOF2
+"$PY" -c "import pydicom,sys; sys.stdout.buffer.write(pydicom.dcmread(sys.argv[1]).PixelData)" \
+    "$series/CT0010.dcm" >plain.bin
+"$PY" -c "import pydicom,sys; sys.stdout.buffer.write(pydicom.dcmread(sys.argv[1]).PixelData)" \
+    p_ecb/CT0010.dcm >ecb.bin
+openssl enc -aes-256-ecb -nopad -K "$(od -An -tx1 k.bin | tr -d ' \n')" -in plain.bin -out ossl.bin
+if cmp -s ecb.bin ossl.bin; then ok; else bad "ecb differs from openssl enc -aes-256-ecb"; fi
+
 # ---- refusals: exit codes, no output -------------------------------------------------
 expect_rc 4 "$M" unprotect -k k2.bin one.dcm -o x1.dcm
 absent x1.dcm "wrong key"
