@@ -316,61 +316,72 @@ static ms_status finish(struct pjob *j, const char *out, bool ok, struct ms_erro
     return st;
 }
 
+/* Open the input, cut it, make the file id and the keys. */
+static ms_status prepare(struct pjob *j, const char *in, const struct ms_protect_options *opt,
+                         uint8_t check[MS_KEY_CHECK_LEN], struct ms_error *err)
+{
+    uint8_t k[32];
+    ms_status st = msi_load_key(opt, SCHEME, k, err);
+    if (st != MS_OK)
+        return st;
+    st = msi_pfile_open(&j->pf, in, err);
+    if (st == MS_OK)
+        st = msi_pfile_refuse_protected(&j->pf, err);
+    if (st == MS_OK)
+        st = pixel_range(j, err);
+    if (st == MS_OK)
+        st = cut(j, err);
+    if (st == MS_OK)
+        st = ms_random_bytes(j->id, sizeof j->id, err);
+    if (st == MS_OK)
+        st = ms_key_check_value(k, check, err);
+    if (st == MS_OK)
+        st = derive(k, j->id, &j->ks, err);
+    ms_crypto_wipe(k, sizeof k);
+    if (st == MS_OK && !(j->w = calloc(j->n + 1, sizeof *j->w)))
+        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    return st;
+}
+
+static void note(const struct pjob *j, const char *out, struct ms_protect_report *rep)
+{
+    const char *base = strrchr(out, '/');
+    snprintf(rep->note, sizeof rep->note,
+             "index %s + %u parts .part1..%u.enc; pixel data compressed to %.1f%%",
+             base ? base + 1 : out, j->n, j->n,
+             j->plen ? 100.0 * (double)rep->compressed_bytes / (double)j->plen : 0.0);
+}
+
 static ms_status cbcs_protect(const char *in, const char *out,
                               const struct ms_protect_options *opt,
                               struct ms_protect_report *rep, struct ms_error *err)
 {
     struct pjob j;
-    uint8_t k[32], check[MS_KEY_CHECK_LEN];
+    uint8_t check[MS_KEY_CHECK_LEN];
     ms_status st;
 
     memset(&j, 0, sizeof j);
     j.n = opt->slices ? opt->slices : DEFAULT_SLICES;
     if (j.n > MAX_SLICES)
         return ms_error_set(err, MS_EUSAGE, "--slices: 1 to %u", MAX_SLICES);
-    if ((st = msi_load_key(opt, SCHEME, k, err)) != MS_OK)
-        return st;
-    st = msi_pfile_open(&j.pf, in, err);
-    if (st == MS_OK)
-        st = msi_pfile_refuse_protected(&j.pf, err);
-    if (st == MS_OK)
-        st = pixel_range(&j, err);
-    if (st == MS_OK)
-        st = cut(&j, err);
-    if (st == MS_OK)
-        st = ms_random_bytes(j.id, sizeof j.id, err);
-    if (st == MS_OK)
-        st = ms_key_check_value(k, check, err);
-    if (st == MS_OK)
-        st = derive(k, j.id, &j.ks, err);
-    ms_crypto_wipe(k, sizeof k);
-    if (st == MS_OK && !(j.w = calloc(j.n + 1, sizeof *j.w)))
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    st = prepare(&j, in, opt, check, err);
     for (unsigned p = 1; st == MS_OK && p <= j.n; p++)
         st = write_part(&j, p, out, err);
     if (st == MS_OK)
         st = write_index(&j, out, check, err);
     if (j.w) {
-        uint64_t total = 0;
+        ms_status fst;
         for (unsigned p = 0; p <= j.n; p++)
-            total += j.w[p].pos;
-        rep->bytes_out = total;
+            rep->bytes_out += j.w[p].pos;
         for (unsigned p = 0; p < j.n; p++)
             rep->compressed_bytes += j.segs[p].zlen;
-        {
-            ms_status fst = finish(&j, out, st == MS_OK, err);
-            if (st == MS_OK)
-                st = fst;
-        }
+        fst = finish(&j, out, st == MS_OK, err);
+        if (st == MS_OK)
+            st = fst;
     }
     rep->bytes_in = j.pf.size;
-    if (st == MS_OK) {
-        const char *base = strrchr(out, '/');
-        snprintf(rep->note, sizeof rep->note,
-                 "index %s + %u parts .part1..%u.enc; pixel data compressed to %.1f%%",
-                 base ? base + 1 : out, j.n, j.n,
-                 j.plen ? 100.0 * (double)rep->compressed_bytes / (double)j.plen : 0.0);
-    }
+    if (st == MS_OK)
+        note(&j, out, rep);
     ms_crypto_wipe(&j.ks, sizeof j.ks);
     free(j.w);
     free(j.segs);

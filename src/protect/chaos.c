@@ -254,12 +254,29 @@ static ms_status write_job(struct job *j, const char *out, struct msi_edit *edit
     return st;
 }
 
+/* Salt, MAC key, key check and tag of a protect into blob. */
+static ms_status seal_params(struct job *j, double x0, double mu, uint8_t *blob,
+                             struct ms_error *err)
+{
+    uint8_t pd[32];
+    ms_status st = ms_random_bytes(blob, 16, err);
+    if (st == MS_OK)
+        st = derive(x0, mu, blob, j->mac, blob + 16, err);
+    if (st == MS_OK)
+        st = msi_header_digest(&j->pf, NULL, 0, j->hdr, err);
+    if (st == MS_OK)
+        st = pixel_digest(&j->pf, pd, err);
+    if (st == MS_OK)
+        st = msi_content_tag(j->mac, "medseal chaos v1", j->hdr, pd, blob + 24, err);
+    return st;
+}
+
 static ms_status chaos_protect(const char *in, const char *out,
                                const struct ms_protect_options *opt,
                                struct ms_protect_report *rep, struct ms_error *err)
 {
     struct job j;
-    uint8_t blob[BLOB_LEN] = {0}, pd[32];
+    uint8_t blob[BLOB_LEN] = {0};
     struct msi_pblock_out pb = {0};
     struct msi_edit edits[2];
     double x0, mu;
@@ -272,15 +289,7 @@ static ms_status chaos_protect(const char *in, const char *out,
         return st;
     st = open_job(&j, in, true, err);
     if (st == MS_OK)
-        st = ms_random_bytes(blob, 16, err);
-    if (st == MS_OK)
-        st = derive(x0, mu, blob, j.mac, blob + 16, err);
-    if (st == MS_OK)
-        st = msi_header_digest(&j.pf, NULL, 0, j.hdr, err);
-    if (st == MS_OK)
-        st = pixel_digest(&j.pf, pd, err);
-    if (st == MS_OK)
-        st = msi_content_tag(j.mac, "medseal chaos v1", j.hdr, pd, blob + 24, err);
+        st = seal_params(&j, x0, mu, blob, err);
     if (st == MS_OK) {
         unsigned kinds = msi_samples_fill_all(&j.pf, &j.s);
         j.sign_fill = !(kinds & MSI_FILL_ZERO) && (kinds & MSI_FILL_SIGN);

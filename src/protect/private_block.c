@@ -135,6 +135,20 @@ void msi_pblock_free(struct msi_pblock_out *out)
     memset(out, 0, sizeof *out);
 }
 
+/* Value of a top-level element as a trimmed string; false if too long. */
+static bool trimmed(const struct ms_element *el, char *buf, size_t cap)
+{
+    const uint8_t *v = el ? ms_element_value(el) : NULL;
+    uint64_t n = v ? ms_element_length(el) : 0;
+    if (!v || n >= cap)
+        return false;
+    memcpy(buf, v, (size_t)n);
+    while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\0'))
+        n--;
+    buf[n] = '\0';
+    return true;
+}
+
 bool msi_pblock_identify(const char *path, const char *scheme)
 {
     struct ms_read_options ro = {0};
@@ -147,27 +161,13 @@ bool msi_pblock_identify(const char *path, const char *scheme)
     if (ms_file_read(&f, path, &ro, NULL) != MS_OK)
         return false;
     ds = ms_file_dataset(f);
-    for (unsigned xx = 0x10; xx <= 0xFF && !found; xx++) {
-        const struct ms_element *c = ms_dataset_get(ds, MS_TAG(MSI_PB_GROUP, xx));
-        const struct ms_element *s;
-        const uint8_t *v;
-        uint64_t n;
-        if (!c || !(v = ms_element_value(c)) || (n = ms_element_length(c)) >= sizeof buf)
+    for (unsigned xx = 0x10; xx <= 0xFF; xx++) {
+        if (!trimmed(ms_dataset_get(ds, MS_TAG(MSI_PB_GROUP, xx)), buf, sizeof buf) ||
+            strcmp(buf, MSI_PB_CREATOR) != 0)
             continue;
-        memcpy(buf, v, (size_t)n);
-        while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\0'))
-            n--;
-        buf[n] = '\0';
-        if (strcmp(buf, MSI_PB_CREATOR) != 0)
-            continue;
-        s = ms_dataset_get(ds, MS_TAG(MSI_PB_GROUP, (xx << 8) | MSI_PB_SCHEME));
-        if (!s || !(v = ms_element_value(s)) || (n = ms_element_length(s)) >= sizeof buf)
-            break;
-        memcpy(buf, v, (size_t)n);
-        while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\0'))
-            n--;
-        buf[n] = '\0';
-        found = strcmp(buf, scheme) == 0;
+        found = trimmed(ms_dataset_get(ds, MS_TAG(MSI_PB_GROUP, (xx << 8) | MSI_PB_SCHEME)), buf,
+                        sizeof buf) &&
+                strcmp(buf, scheme) == 0;
         break;
     }
     ms_file_destroy(f);

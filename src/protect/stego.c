@@ -379,6 +379,34 @@ static void report(struct job *j, struct ms_protect_report *rep)
                  10.0 * log10(peak * peak / mse));
 }
 
+/* Input, payload, keys and scratch of a protect. */
+static ms_status prepare_protect(struct job *j, const char *in, struct msi_idattrs *ia,
+                                 uint8_t *blob, struct ms_error *err)
+{
+    ms_status st = open_job(j, in, true, err);
+    if (st == MS_OK)
+        st = setup(j, err);
+    if (st == MS_OK)
+        st = check_fill(j, err);
+    if (st == MS_OK)
+        st = msi_idattrs_take(&j->pf, ia, err);
+    if (st == MS_OK)
+        st = build_payload(j, ia, err);
+    if (st == MS_OK)
+        st = ms_random_bytes(blob + 8, 16, err);
+    if (st == MS_OK)
+        st = mac_key(j, blob + 8, err);
+    if (st == MS_OK)
+        st = msi_chaos_init(&j->enc, j->x0, j->mu, &j->s, err);
+    if (st == MS_OK)
+        st = msi_chaos_init(&j->dec, j->x0, j->mu, &j->s, err);
+    if (st == MS_OK && !(j->orig = malloc(2 * (size_t)j->pf.pi.frame_bytes)))
+        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    if (st == MS_OK)
+        st = ms_hash_create(&j->expect, MS_HASH_SHA256, err);
+    return st;
+}
+
 static ms_status stego_protect(const char *in, const char *out,
                                const struct ms_protect_options *opt,
                                struct ms_protect_report *rep, struct ms_error *err)
@@ -394,27 +422,7 @@ static ms_status stego_protect(const char *in, const char *out,
         close_job(&j);
         return st;
     }
-    st = open_job(&j, in, true, err);
-    if (st == MS_OK)
-        st = setup(&j, err);
-    if (st == MS_OK)
-        st = check_fill(&j, err);
-    if (st == MS_OK)
-        st = msi_idattrs_take(&j.pf, &ia, err);
-    if (st == MS_OK)
-        st = build_payload(&j, &ia, err);
-    if (st == MS_OK)
-        st = ms_random_bytes(blob + 8, 16, err);
-    if (st == MS_OK)
-        st = mac_key(&j, blob + 8, err);
-    if (st == MS_OK)
-        st = msi_chaos_init(&j.enc, j.x0, j.mu, &j.s, err);
-    if (st == MS_OK)
-        st = msi_chaos_init(&j.dec, j.x0, j.mu, &j.s, err);
-    if (st == MS_OK && !(j.orig = malloc(2 * (size_t)j.pf.pi.frame_bytes)))
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK)
-        st = ms_hash_create(&j.expect, MS_HASH_SHA256, err);
+    st = prepare_protect(&j, in, &ia, blob, err);
     if (st == MS_OK) {
         blob[0] = (uint8_t)j.mode;
         blob[1] = j.sign_fill;
