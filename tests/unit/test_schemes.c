@@ -575,6 +575,38 @@ static const struct case_ cases[] = {
     {"high bit not at top", {EXPL_LE, 40, 40, 1, 1, 16, 10, 13, 0, 0, 12}},
 };
 
+/* The refusals every scheme owes on a protected file: a wrong key (or
+ * store), and a changed byte near the end (pixels, or the index's MAC). */
+static void negatives(const char *prot, const char *scheme)
+{
+    struct ms_protect_options o = opts(scheme);
+    char *q = fresh("t");
+    if (!strcmp(scheme, "chaos"))
+        o.chaos_x0 = 0.41;
+    else if (!strcmp(scheme, "otp"))
+        o.otp_store = tmpdir; /* holds no pads */
+    else if (!strcmp(scheme, "stego"))
+        o.stego_key_file = skey2;
+    else
+        o.key_file = key2;
+    expect_unprotect_fails(prot, &o, MS_EKEY, scheme);
+    o = opts(scheme);
+    copy_file(prot, q);
+    if (!strcmp(scheme, "cbc-slices")) { /* the copy's parts, part 1 changed */
+        char part[800], p2[800];
+        for (int k = 1; k <= 4; k++) {
+            snprintf(part, sizeof part, "%s.part%d.enc", prot, k);
+            snprintf(p2, sizeof p2, "%s.part%d.enc", q, k);
+            copy_file(part, p2);
+        }
+        snprintf(p2, sizeof p2, "%s.part1.enc", q);
+        flip(p2, 3, true);
+    } else {
+        flip(q, 3, true);
+    }
+    expect_unprotect_fails(q, &o, MS_EKEY, scheme);
+}
+
 static void test_synthetic(void)
 {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -582,10 +614,13 @@ static void test_synthetic(void)
         make_synth(in, &cases[c].s);
         for (size_t i = 0; all_schemes[i]; i++) {
             struct ms_protect_options o = opts(all_schemes[i]);
-            bool ok = round_trip(in, &o, NULL, NULL);
+            char prot[768];
+            bool ok = round_trip(in, &o, prot, NULL);
             if (!ok)
                 fprintf(stderr, "  case %s, scheme %s\n", cases[c].name, all_schemes[i]);
             CHECK(ok);
+            if (ok)
+                negatives(prot, all_schemes[i]);
         }
         {
             struct ms_protect_options o = opts("pixel-gcm");
@@ -595,11 +630,14 @@ static void test_synthetic(void)
         if (cases[c].s.bs + (cases[c].s.hb + 1 - cases[c].s.bs) < cases[c].s.ba) {
             struct ms_protect_options o = opts("stego");
             bool ok;
+            char prot[768];
             o.stego_mode = "highbits";
-            ok = round_trip(in, &o, NULL, NULL);
+            ok = round_trip(in, &o, prot, NULL);
             if (!ok)
                 fprintf(stderr, "  case %s, stego highbits\n", cases[c].name);
             CHECK(ok);
+            if (ok)
+                negatives(prot, "stego");
         }
     }
 }
