@@ -130,7 +130,7 @@ if [ "${SERIES:-1}" != 0 ]; then
     mapfile -t files < <(find "$series" -maxdepth 1 -name '*.dcm' | sort)
     smb=$(cat "${files[@]}" | wc -c | awk '{ printf "%.0f", $1 / 1048576 }')
     limit=$(openssl speed -elapsed -seconds 2 -bytes 16384 -evp aes-256-gcm 2>/dev/null |
-            awk '/^aes-256-gcm/ { v = $NF; sub(/k$/, "", v); printf "%.0f", v * 1000 / 1048576 }')
+            awk 'tolower($1) == "aes-256-gcm" { v = $NF; sub(/k$/, "", v); printf "%.0f", v * 1000 / 1048576 }')
     t1=$(best "$medseal" --quiet protect --scheme pixel-gcm --threads 1 -k "$out/k.bin" "$series" -o "$out/o")
     t2=$(best "$medseal" --quiet protect --scheme pixel-gcm -k "$out/k.bin" "$series" -o "$out/o")
     th=$(best "$medseal" --quiet protect --scheme pixel-gcm --key-from-header "$series" -o "$out/o")
@@ -157,7 +157,7 @@ report() {
     echo "## pixel-gcm frames and series — $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- command: \`$invocation\` (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    echo "- machine: $(nproc) cores, $(awk -F: '/model name/ { sub(/^ /, "", $2); print $2; exit }' /proc/cpuinfo), $(free -g | awk '/^Mem/ { print $2 }') GiB RAM"
+    echo "- machine: $(nproc) cores, $(awk -F: '/model name/ { sub(/^ /, "", $2); print $2; exit }' /proc/cpuinfo), $(free -g | awk '/^Mem/ { print $2 }') GiB RAM; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- method: wall time best of $runs (bash \$EPOCHREALTIME), warm page cache, outputs on tmpfs ($out);"
     echo "  peak RSS from /usr/bin/time %M; every medseal output checked by a bit-exact round trip"
     echo "- multi-frame input: synthetic 480x480 8-bit frames (the paper's IVUS size), Explicit VR LE"
