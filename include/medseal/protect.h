@@ -48,6 +48,8 @@ struct ms_protect_options {
     const char *stego_mode;          /* stego: "lsb" or "highbits" */
     const char *stego_key_file;      /* stego: file holding the stego key (first line) */
     uint64_t otp_ttl;                /* otp: pad lifetime in seconds, 0 = 7 days */
+    bool keep_private;               /* deid: keep private attributes (--keep-private) */
+    bool rsa_pkcs1;                  /* deid: RSA PKCS#1 v1.5 key transport (--rsa-pkcs1) */
 };
 
 /** What a protect/unprotect call did (for the report and progress). */

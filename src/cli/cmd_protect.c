@@ -46,7 +46,7 @@ static void help(bool unprotect)
            "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR, --otp-ttl\n"
            "SECONDS[smhd] (otp), --stego-mode lsb|highbits --stego-key-file F (stego),\n"
-           "--i-know, --threads N, --quiet.\n");
+           "--keep-private --rsa-pkcs1 (deid), --i-know, --threads N, --quiet.\n");
 }
 
 /* "90", "90s", "15m", "12h", "7d" as seconds; UINT64_MAX when unreadable (the
@@ -100,6 +100,8 @@ static bool flag_option(struct job *j, const char *name)
     else if (!strcmp(name, "--key-from-header")) o->key_from_header = true;
     else if (!strcmp(name, "--armor")) o->armor = true;
     else if (!strcmp(name, "--i-know")) o->force = true;
+    else if (!strcmp(name, "--keep-private")) o->keep_private = true;
+    else if (!strcmp(name, "--rsa-pkcs1")) o->rsa_pkcs1 = true;
     else return false;
     return true;
 }

@@ -616,7 +616,7 @@ static bool cbcs_identify(const char *path, const uint8_t *head, size_t len)
     return len >= 8 && memcmp(head, INDEX_MAGIC, 8) == 0;
 }
 
-static bool cbcs_auxiliary(const char *path, const uint8_t *head, size_t len)
+bool msi_cbc_slices_is_part(const uint8_t *head, size_t len)
 {
     return len >= 8 && memcmp(head, PART_MAGIC, 8) == 0;
 }
@@ -627,5 +627,4 @@ const struct msi_scheme msi_scheme_cbc_slices = {
     .protect = cbcs_protect,
     .unprotect = cbcs_unprotect,
     .identify = cbcs_identify,
-    .auxiliary = cbcs_auxiliary,
 };

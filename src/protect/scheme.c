@@ -11,6 +11,7 @@
 
 /* Each scheme is defined in its own file. The order is the order of
  * docs/protect.md: strong defaults first, papers' schemes after. */
+extern const struct msi_scheme msi_scheme_deid;
 extern const struct msi_scheme msi_scheme_pixel_gcm;
 extern const struct msi_scheme msi_scheme_chaos;
 extern const struct msi_scheme msi_scheme_ecb;
@@ -19,6 +20,7 @@ extern const struct msi_scheme msi_scheme_stego;
 extern const struct msi_scheme msi_scheme_cbc_slices;
 
 static const struct msi_scheme *const schemes[] = {
+    &msi_scheme_deid,
     &msi_scheme_pixel_gcm,
     &msi_scheme_chaos,
     &msi_scheme_ecb,
@@ -118,10 +120,7 @@ bool ms_protect_is_auxiliary(const char *path)
 {
     uint8_t head[512];
     size_t len = read_head(path, head, sizeof head);
-    for (size_t i = 0; i < SCHEME_COUNT; i++)
-        if (schemes[i]->auxiliary && schemes[i]->auxiliary(path, head, len))
-            return true;
-    return false;
+    return msi_cbc_slices_is_part(head, len);
 }
 
 const struct ms_scheme_info *ms_protect_identify(const char *path)

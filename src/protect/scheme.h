@@ -15,9 +15,10 @@ struct msi_scheme {
                            struct ms_error *err);
     /** True when the file at path (first bytes in head) is this scheme's output. */
     bool (*identify)(const char *path, const uint8_t *head, size_t len);
-    /** Optional: true when the file belongs to another protected file and is
-     * read with it (cbc-slices parts); unprotect skips it. */
-    bool (*auxiliary)(const char *path, const uint8_t *head, size_t len);
 };
+
+/** True when the first bytes (head) are those of a cbc-slices part, a file
+ * read together with its index (cbc_slices.c). */
+bool msi_cbc_slices_is_part(const uint8_t *head, size_t len);
 
 #endif
