@@ -27,7 +27,8 @@ static void help(bool unprotect)
 {
     if (unprotect)
         printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--passphrase-file F]\n"
-               "                         [-k KEYFILE] [--otp-store DIR] INPUT... -o OUT\n\n"
+               "                         [-k KEYFILE] [--otp-store DIR] [--x0 X --mu M]\n"
+               "                         [--stego-key-file F] INPUT... -o OUT\n\n"
                "Recognises the scheme of each protected input and restores the original file\n"
                "bit-exact, after every authentication check has passed.\n");
     else
@@ -43,9 +44,26 @@ static void help(bool unprotect)
     printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
            "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
            "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
-           "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
-           "--stego-mode lsb|highbits, --keep-private --rsa-pkcs1 (deid), --i-know,\n"
-           "--threads N, --quiet.\n");
+           "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR, --otp-ttl\n"
+           "SECONDS[smhd] (otp), --stego-mode lsb|highbits --stego-key-file F (stego),\n"
+           "--keep-private --rsa-pkcs1 (deid), --i-know, --threads N, --quiet.\n");
+}
+
+/* "90", "90s", "15m", "12h", "7d" as seconds; UINT64_MAX when unreadable (the
+ * otp scheme refuses it). */
+static uint64_t parse_duration(const char *text)
+{
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    uint64_t mult = 1;
+    if (end == text)
+        return UINT64_MAX;
+    if (*end == 'm') mult = 60;
+    else if (*end == 'h') mult = 3600;
+    else if (*end == 'd') mult = 86400;
+    else if (*end != 's' && *end != '\0') return UINT64_MAX;
+    if (*end && end[1]) return UINT64_MAX;
+    return v > UINT64_MAX / mult ? UINT64_MAX : v * mult;
 }
 
 /* Option with a value; returns false when it is not one of ours. */
@@ -68,6 +86,8 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "--compress")) o->compress = value;
     else if (!strcmp(name, "--otp-store")) o->otp_store = value;
     else if (!strcmp(name, "--stego-mode")) o->stego_mode = value;
+    else if (!strcmp(name, "--stego-key-file")) o->stego_key_file = value;
+    else if (!strcmp(name, "--otp-ttl")) o->otp_ttl = parse_duration(value);
     else if (!strcmp(name, "-o")) j->out = value;
     else if (!strcmp(name, "--threads")) *threads = (unsigned)strtoul(value, NULL, 10);
     else return false;
@@ -179,6 +199,21 @@ static ms_status collect(struct job *j, char **inputs, int ninputs, struct ms_er
     return MS_OK;
 }
 
+/* Parts of cbc-slices outputs are read with their index, not on their own. */
+static void skip_auxiliary(struct job *j)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < j->files.count; i++) {
+        if (ms_protect_is_auxiliary(j->files.paths[i])) {
+            free(j->files.paths[i]);
+            continue;
+        }
+        j->files.paths[k] = j->files.paths[i];
+        j->rel[k++] = j->rel[i];
+    }
+    j->files.count = k;
+}
+
 static int report(const struct job *j, double seconds)
 {
     int rc = 0;
@@ -260,6 +295,8 @@ static int run(int argc, char **argv, bool unprotect)
         ms_pathlist_clear(&j.files);
         return cli_fail(NULL, &err);
     }
+    if (unprotect)
+        skip_auxiliary(&j);
     j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
     if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK) {
         rc = cli_fail(j.out, &err);

@@ -15,10 +15,22 @@
  * docs/protect.md: strong defaults first, papers' schemes after. */
 extern const struct msi_scheme msi_scheme_deid;
 extern const struct msi_scheme msi_scheme_cms;
+extern const struct msi_scheme msi_scheme_pixel_gcm;
+extern const struct msi_scheme msi_scheme_chaos;
+extern const struct msi_scheme msi_scheme_ecb;
+extern const struct msi_scheme msi_scheme_otp;
+extern const struct msi_scheme msi_scheme_stego;
+extern const struct msi_scheme msi_scheme_cbc_slices;
 
 static const struct msi_scheme *const schemes[] = {
     &msi_scheme_cms,
     &msi_scheme_deid,
+    &msi_scheme_pixel_gcm,
+    &msi_scheme_chaos,
+    &msi_scheme_ecb,
+    &msi_scheme_cbc_slices,
+    &msi_scheme_otp,
+    &msi_scheme_stego,
     NULL
 };
 
@@ -124,6 +136,8 @@ ms_status ms_protect_file(const char *in, const char *out, const struct ms_prote
     if (opt->compress && !msi_compress_syntax(opt->compress))
         return ms_error_set(err, MS_EUSAGE, "unknown compression '%s' (deflate, rle, jpeg-ls)",
                             opt->compress);
+    if (opt->armor && s == &msi_scheme_cbc_slices)
+        return ms_error_set(err, MS_EUSAGE, "--armor cannot wrap cbc-slices' several output files");
     rep->scheme = &s->info;
     return protect_staged(s, in, out, opt, rep, err);
 }
@@ -148,6 +162,13 @@ static const struct msi_scheme *identify(const char *path)
         if (schemes[i]->identify(path, head, len))
             return schemes[i];
     return NULL;
+}
+
+bool ms_protect_is_auxiliary(const char *path)
+{
+    uint8_t head[512];
+    size_t len = read_head(path, head, sizeof head);
+    return msi_cbc_slices_is_part(head, len);
 }
 
 const struct ms_scheme_info *ms_protect_identify(const char *path)

@@ -30,5 +30,8 @@ ms_status msi_compress_file(const char *in, const char *out, const char *method,
  * (SHA-256 checked) and set *was_compressed; otherwise do nothing. */
 ms_status msi_decompress_file(const char *in, const char *out, bool *was_compressed,
                               struct ms_error *err);
+/** True when the first bytes (head) are those of a cbc-slices part, a file
+ * read together with its index (cbc_slices.c). */
+bool msi_cbc_slices_is_part(const uint8_t *head, size_t len);
 
 #endif
