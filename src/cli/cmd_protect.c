@@ -217,7 +217,7 @@ static void skip_auxiliary(struct job *j)
 static int report(const struct job *j, double seconds)
 {
     int rc = 0;
-    uint64_t in = 0, out = 0;
+    uint64_t in = 0, out = 0, zipped = 0;
     size_t ok = 0;
     const char *scheme = NULL, *label = NULL;
 
@@ -231,6 +231,7 @@ static int report(const struct job *j, double seconds)
         ok++;
         in += j->reports[i].bytes_in;
         out += j->reports[i].bytes_out;
+        zipped += j->reports[i].compressed_bytes;
         if (j->reports[i].scheme) {
             scheme = j->reports[i].scheme->name;
             label = j->reports[i].scheme->label;
@@ -243,6 +244,9 @@ static int report(const struct job *j, double seconds)
                 j->unprotect ? "unprotected" : "protected", ok, j->files.count,
                 scheme ? " with " : "", scheme ? scheme : "", label ? ", " : "",
                 label ? label : "", in / 1e6, out / 1e6, seconds);
+    if (!cli_quiet && zipped)
+        fprintf(stderr, "compressed with %s before protection: %.1f MB (ratio %.2f)\n",
+                j->opt.compress, zipped / 1e6, (double)in / (double)zipped);
     return rc;
 }
 

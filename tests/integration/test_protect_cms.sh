@@ -59,6 +59,18 @@ cmp -s s.dcm "$S/CT0010.dcm" || fail "strict round trip differs"
 expect 4 bad.dcm $M -q unprotect --key doc.key.pem --trust ec.cert.pem s.p7m -o bad.dcm
 echo "ok: strict DICOM, untrusted signer refused"
 
+# --compress: standard lossless syntaxes before encryption, bit-exact back
+for c in deflate rle jpeg-ls; do
+    $M -q protect --compress $c --to doc.cert.pem "$S" -o z-$c
+    $M -q unprotect --key doc.key.pem z-$c -o zb-$c
+    diff -r "$S" zb-$c >/dev/null || fail "--compress $c round trip differs"
+    openssl cms -decrypt -inform DER -binary -in z-$c/CT0020.dcm.p7m -inkey doc.key.pem -out zc.dcm
+    dcmdump -q zc.dcm | grep -q '(0002,0010)' || fail "--compress $c: inner file is not DICOM"
+done
+[ "$(du -sb z-jpeg-ls | cut -f1)" -lt "$(du -sb prot | cut -f1)" ] || fail "jpeg-ls did not compress"
+expect 2 bad.dcm $M -q protect --compress zip --to doc.cert.pem "$S/CT0001.dcm" -o bad.dcm
+echo "ok: --compress deflate, rle, jpeg-ls"
+
 # failures: wrong key, wrong passphrase, tampered, truncated, not protected
 printf 'wrong\n' > wrong.txt
 expect 4 bad.dcm $M -q unprotect --key ec.key.pem os.p7m -o bad.dcm
