@@ -12,37 +12,31 @@ static size_t emit(char *out, size_t cap, size_t n, const char *s, size_t len)
     return n;
 }
 
-/* Length of the well-formed UTF-8 sequence at in[0] (Unicode 3.9, table
- * 3-7), 0 when it is not one. */
+/* Well-formed UTF-8 sequences (Unicode 3.9, table 3-7): lead bytes, length,
+ * range of the second byte (later bytes are 80..BF). */
+static const struct {
+    uint8_t lead_lo, lead_hi, n, lo, hi;
+} utf8_forms[] = {
+    {0xC2, 0xDF, 2, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0xA0, 0xBF}, {0xE1, 0xEC, 3, 0x80, 0xBF},
+    {0xED, 0xED, 3, 0x80, 0x9F}, {0xEE, 0xEF, 3, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x90, 0xBF},
+    {0xF1, 0xF3, 4, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x80, 0x8F},
+};
+
+/* Length of the well-formed UTF-8 sequence at in[0], 0 when it is not one. */
 static size_t utf8_length(const uint8_t *in, size_t len)
 {
-    uint8_t c = in[0], lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if (len < n || in[1] < lo || in[1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if (in[k] < 0x80 || in[k] > 0xBF)
+    for (size_t f = 0; f < sizeof utf8_forms / sizeof utf8_forms[0]; f++) {
+        size_t n = utf8_forms[f].n;
+        if (in[0] < utf8_forms[f].lead_lo || in[0] > utf8_forms[f].lead_hi)
+            continue;
+        if (len < n || in[1] < utf8_forms[f].lo || in[1] > utf8_forms[f].hi)
             return 0;
-    return n;
+        for (size_t k = 2; k < n; k++)
+            if (in[k] < 0x80 || in[k] > 0xBF)
+                return 0;
+        return n;
+    }
+    return in[0] < 0x80 ? 1 : 0;
 }
 
 size_t ms_charset_to_utf8(const char *charset, const uint8_t *in, size_t len, bool is_pn,
