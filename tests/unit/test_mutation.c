@@ -599,9 +599,13 @@ static int cmp_names(const void *a, const void *b)
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     uint8_t *buf;
     long n;
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) /* e.g. malformed/dsig/ */
+        return NULL;
+    f = fopen(path, "rb");
     if (!f)
         return NULL;
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
