@@ -201,17 +201,18 @@ MS_NODISCARD ms_status ms_seal_create(struct ms_study *s, const struct ms_seal_o
 
 /** What happened to one file or instance. */
 typedef enum ms_change {
-    MS_CHANGE_INSERTED = 0,   /* in the study, not in the seal */
-    MS_CHANGE_DELETED = 1,    /* in the seal, not in the study */
+    MS_CHANGE_DELETED = 0,    /* in the seal, not in the study */
+    MS_CHANGE_INSERTED = 1,   /* in the study, not in the seal */
     MS_CHANGE_PIXELS = 2,     /* same SOP Instance UID, Pixel Data differs */
-    MS_CHANGE_HEADER = 3,     /* same UID and Pixel Data (or content), other bytes differ */
-    MS_CHANGE_MOVED = 4,      /* its position or volume changed, or its Pixel Data is another instance's */
-    MS_CHANGE_RENAMED = 5,    /* same bytes under another path (not a difference) */
-    MS_CHANGE_COUNT = 6
+    MS_CHANGE_HEADER = 3,     /* same UID and Pixel Data, other bytes differ */
+    MS_CHANGE_MODIFIED = 4,   /* a non-image object or a plain file whose content differs */
+    MS_CHANGE_MOVED = 5,      /* position or volume changed, or Pixel Data is another instance's */
+    MS_CHANGE_RENAMED = 6,    /* same bytes under another path (not a difference) */
+    MS_CHANGE_COUNT = 7
 } ms_change;
 
-/** "inserted", "deleted", "modified-pixels", "modified-header", "moved",
- * "renamed". Static string. */
+/** "deleted", "inserted", "modified-pixels", "modified-header", "modified",
+ * "moved", "renamed". Static string. */
 const char *ms_change_name(ms_change c);
 
 /** One finding; strings owned by the result. */
@@ -240,11 +241,10 @@ struct ms_seal_drr {
     const struct ms_image *current; /* DRR of the study now (int32 HU) */
 };
 
-/** State of the seal's signature. */
+/** State of the seal's signer. */
 typedef enum ms_seal_trust {
-    MS_TRUST_OK = 0,          /* valid, signer among the trusted keys */
-    MS_TRUST_UNTRUSTED = 1,   /* valid, signer not trusted (or no trusted key given) */
-    MS_TRUST_BAD = 2          /* the signature does not verify: seal edited or damaged */
+    MS_TRUST_OK = 0,          /* signature valid, signer among the trusted keys */
+    MS_TRUST_UNTRUSTED = 1    /* signature valid, signer not trusted (or no trusted key given) */
 } ms_seal_trust;
 
 /** Result of ms_seal_verify(). */
@@ -259,15 +259,16 @@ struct ms_verify_options {
     bool progress;
 };
 
-/** Parse the seal at seal_path, check its signature against the trusted
- * keys, compare the study s with it (hash every file, re-project every
- * sealed DRR, decrypt the sealed blocks, compare block by block) and return
- * the findings in *out (caller owns, ms_verify_result_destroy()). Returns
- * MS_OK whenever the comparison could be made, whatever it found: read
- * ms_verify_status(). Errors: MS_EMALFORMED (the seal is truncated or not a
- * seal: the message says where), MS_EKEY (the signature does not verify, or
- * k is not the key the seal was made with: *out is still set, with the
- * manifest comparison), MS_EIO, MS_ENOMEM. */
+/** Parse the seal at seal_path, check its signature, compare the study s
+ * with it (hash every file, re-project every sealed DRR on the sealed grid,
+ * decrypt the sealed blocks, compare block by block) and return the findings
+ * in *out (caller owns, ms_verify_result_destroy()). Returns MS_OK whenever
+ * the comparison could be made, whatever it found: read ms_verify_status()
+ * (a wrong key or an untrusted signer is reported there, with the manifest
+ * comparison done all the same). Errors, with *out NULL: MS_EMALFORMED (the
+ * seal is truncated, not a seal, or inconsistent: the message says where),
+ * MS_EKEY (the seal's signature does not verify: the seal was edited or
+ * damaged), MS_EIO, MS_ENOMEM. */
 MS_NODISCARD ms_status ms_seal_verify(struct ms_study *s, const char *seal_path,
                                       const struct ms_verify_options *opt,
                                       struct ms_verify_result **out, struct ms_error *err);
@@ -278,7 +279,8 @@ void ms_verify_result_destroy(struct ms_verify_result *r);
 /** Overall status: MS_OK intact and trusted, MS_EPROBLEM something differs
  * (trusted signer), MS_EKEY wrong key, bad signature or untrusted signer. */
 ms_status ms_verify_status(const struct ms_verify_result *r);
-/** Signature state and the signer's fingerprint (hex) and algorithm name. */
+/** Trust in the signer, its fingerprint (SHA-256 of its public key, hex)
+ * and the signature algorithm ("ed25519", "ecdsa-p256-sha256"). */
 ms_seal_trust ms_verify_trust(const struct ms_verify_result *r);
 const char *ms_verify_signer(const struct ms_verify_result *r);
 const char *ms_verify_algorithm(const struct ms_verify_result *r);
@@ -289,8 +291,8 @@ size_t ms_verify_sealed_count(const struct ms_verify_result *r);
 size_t ms_verify_found_count(const struct ms_verify_result *r);
 /** True when the Merkle root of the study equals the sealed one. */
 bool ms_verify_merkle_ok(const struct ms_verify_result *r);
-/** Findings, in the order deleted, inserted, modified, moved, renamed; each
- * group sorted by path. Borrowed. */
+/** Findings in the order of enum ms_change, each kind sorted by path.
+ * Borrowed. */
 size_t ms_verify_change_count(const struct ms_verify_result *r);
 const struct ms_seal_change *ms_verify_change(const struct ms_verify_result *r, size_t i);
 /** DRR comparisons, one per sealed volume and view. Borrowed. */

@@ -11,12 +11,16 @@ int cmd_dump(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
 int cmd_unprotect(int argc, char **argv);
 int cmd_drr(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
     {"protect", cmd_protect, "protect files with a scheme (default: CMS envelope)"},
     {"unprotect", cmd_unprotect, "restore protected files, bit-exact, after authentication"},
     {"drr", cmd_drr, "digitally reconstructed radiograph of each volume (PNG)"},
+    {"seal", cmd_seal, "seal a study: hashes, Merkle root, encrypted DRR fingerprint, signature"},
+    {"verify", cmd_verify, "verify a study against its seal (instances and DRR blocks)"},
     {NULL, NULL, NULL},
 };
 

@@ -521,7 +521,7 @@ static struct slot *take_slot(struct ms_drr *d)
 ms_status ms_drr_add_slice(struct ms_drr *d, size_t k, const int32_t *stored, double slope,
                            double intercept, struct ms_error *err)
 {
-    struct qslice qs;
+    struct qslice qs = {NULL, 0, 0};
     struct slot *sl;
     ms_status st;
 

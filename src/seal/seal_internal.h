@@ -169,6 +169,11 @@ size_t msi_leaf_record(msi_kind kind, const char *uid, const char *cls, const ch
                        const uint8_t file_sha[MS_SHA256_LEN],
                        const uint8_t content_sha[MS_SHA256_LEN], char *buf, size_t cap);
 
+/** Merkle root over records (seal.c): leaves of msi_leaf_record() taken in
+ * the order of their hashes, so that only the content of the study counts. */
+ms_status msi_records_root(const struct msi_rec *recs, size_t n, uint8_t root[MS_SHA256_LEN],
+                           struct ms_error *err);
+
 /* ---- the DRR fingerprint (fingerprint.c) ---------------------------------------------------- */
 
 /** The block key: HKDF-SHA256(k, salt, "medseal seal v1 drr blocks"). */
@@ -189,7 +194,8 @@ ms_status msi_fingerprint_open(const struct msi_sdrr *d, const uint8_t bkey[MS_A
 
 /* ---- small text helpers (manifest.c) ---------------------------------------------------------- */
 
-void msi_hex(const uint8_t *in, size_t n, char *out);
+/** Lower-case hex (defined by the crypto layer, src/crypto/util.c). */
+void msi_hex(const uint8_t *in, size_t len, char *out);
 bool msi_unhex(const char *in, size_t len, uint8_t *out, size_t n);
 
 #endif
