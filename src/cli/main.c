@@ -13,6 +13,7 @@ int cmd_unprotect(int argc, char **argv);
 int cmd_drr(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_tamper(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
@@ -21,6 +22,7 @@ const struct cli_command cli_commands[] = {
     {"drr", cmd_drr, "digitally reconstructed radiograph of each volume (PNG)"},
     {"seal", cmd_seal, "seal a study: hashes, Merkle root, encrypted DRR fingerprint, signature"},
     {"verify", cmd_verify, "verify a study against its seal (instances and DRR blocks)"},
+    {"tamper", cmd_tamper, "copy a study and apply attacks to the copy (insert, delete, ...)"},
     {NULL, NULL, NULL},
 };
 

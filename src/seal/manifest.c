@@ -308,7 +308,10 @@ static ms_status expect_line(struct parser *p, const char *what)
 
 static ms_status expect_record(struct parser *p, const char *tag, size_t nfields)
 {
-    ms_status st = expect_line(p, tag);
+    char what[32];
+    ms_status st;
+    snprintf(what, sizeof what, "a '%s' line", tag);
+    st = expect_line(p, what);
     if (st != MS_OK)
         return st;
     if (strcmp(p->f[0], tag) != 0)

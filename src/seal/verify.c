@@ -79,12 +79,10 @@ static ms_status read_seal(const char *path, struct msi_seal *z, const uint8_t *
                            uint64_t *size, struct ms_error *err)
 {
     ms_status st = msi_map_file(path, data, size, err);
-    if (st != MS_OK) {
-        ms_error_prefix(err, "%s", path);
+    if (st != MS_OK)
         return st;
-    }
     if (*size > MAX_SEAL_BYTES)
-        st = ms_error_set(err, MS_ELIMIT, "%s: seal larger than 1 GiB", path);
+        st = ms_error_set(err, MS_ELIMIT, "seal larger than 1 GiB");
     else
         st = msi_seal_parse(*data, (size_t)*size, z, err);
     return st;
