@@ -1,6 +1,8 @@
 /* medseal tamper: seed 000's attacks (+I, -I, delta) and more, applied to a
  * copy of a study for tests and demonstrations. The input is only read; the
  * output directory must be new or empty. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "medseal/pixel.h"
@@ -89,21 +92,24 @@ static ms_status out_path(struct tamper *t, const char *rel, const char *suffix,
     return ms_mkdirs(sub, t->err);
 }
 
+/* A plain copy (no fsync: the output is a simulation, made anew each time). */
 static ms_status copy_file(struct tamper *t, const char *from, const char *to)
 {
     const uint8_t *data;
     uint64_t size;
-    char tmp[4200];
     int fd;
+    bool ok;
     ms_status st = msi_map_file(from, &data, &size, t->err);
     if (st != MS_OK)
         return st;
-    st = msi_atomic_open(to, tmp, sizeof tmp, &fd, t->err);
-    if (st == MS_OK) {
-        bool ok = msi_fd_sink(&fd, data, (size_t)size) == 0;
-        st = msi_atomic_close(fd, tmp, to, ok, t->err);
-        if (st == MS_OK && !ok)
-            st = ms_error_set(t->err, MS_EIO, "cannot write %s", to);
+    fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    ok = fd >= 0 && msi_fd_sink(&fd, data, (size_t)size) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (!ok) {
+        if (fd >= 0)
+            unlink(to);
+        st = ms_error_set(t->err, MS_EIO, "cannot write %s: %s", to, strerror(errno));
     }
     msi_unmap_file(data, size);
     return st;
