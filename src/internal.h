@@ -142,6 +142,9 @@ struct ms_file {
 struct ms_dataset *msi_dataset_new(struct msi_arena *a, struct ms_dataset *parent);
 /** Append an element at the end without order checks (reader use). */
 struct ms_element *msi_dataset_append(struct ms_dataset *ds, uint32_t tag, ms_vr vr);
+/** Element for tag, inserted at its sorted place when absent, replaced by a
+ * fresh empty element (same position) when present; NULL when out of memory. */
+struct ms_element *msi_dataset_upsert(struct ms_dataset *ds, uint32_t tag, ms_vr vr);
 /** Append an item dataset to a sequence element. */
 struct ms_dataset *msi_element_append_item(struct ms_element *el);
 /** Append a fragment to an encapsulated element. */
@@ -182,6 +185,14 @@ const uint16_t *msi_cs_sb_table(enum msi_cs_sb id);
 const uint16_t *msi_cs_db94_table(enum msi_cs_db id);
 const uint32_t *msi_cs_gb2_table(bool gb18030);
 const uint16_t *msi_cs_gb4_table(void);
+
+/* ---- pixel codecs (src/dicom/codec_*.c) -------------------------------------- */
+
+struct ms_pixel_info;
+ms_status msi_jpegls_encode_frame(const struct ms_pixel_info *info, const uint8_t *frame,
+                                  uint8_t **out, size_t *out_len, struct ms_error *err);
+ms_status msi_jpegls_decode_frame(const struct ms_pixel_info *info, const uint8_t *in, size_t len,
+                                  uint8_t *out, struct ms_error *err);
 
 /* ---- files --------------------------------------------------------------- */
 

@@ -361,11 +361,18 @@ MS_NODISCARD ms_status ms_pkey_load_public(struct ms_pkey **out, const char *pat
 /** Free k (wiping private material). NULL is a no-op. */
 void ms_pkey_destroy(struct ms_pkey *k);
 
+/** Give k (typically a private key) the certificate that cert carries (cert is
+ * only borrowed; k keeps its own reference), e.g. to sign CMS with a key and its
+ * certificate loaded from two files. Errors: MS_ENOTFOUND (cert has no
+ * certificate), MS_EKEY (the certificate is for another key). */
+MS_NODISCARD ms_status ms_pkey_attach_cert(struct ms_pkey *k, const struct ms_pkey *cert,
+                                           struct ms_error *err);
+
 /** Algorithm of k. */
 ms_pkey_type ms_pkey_get_type(const struct ms_pkey *k);
 /** Display name of a type ("Ed25519", "EC P-256", "RSA"). Static string. */
 const char *ms_pkey_type_name(ms_pkey_type t);
-/** Key size in bits as OpenSSL reports it (RSA modulus, 256 for P-256, 253 for
+/** Key size in bits as OpenSSL reports it (RSA modulus; 256 for P-256 and
  * Ed25519). */
 unsigned ms_pkey_get_bits(const struct ms_pkey *k);
 /** Security strength in bits (128 for P-256, Ed25519 and RSA-3072). */

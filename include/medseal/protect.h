@@ -82,6 +82,34 @@ MS_NODISCARD ms_status ms_unprotect_file(const char *in, const char *out,
  * cannot be read). */
 const struct ms_scheme_info *ms_protect_identify(const char *path);
 
+/* ---- partition (seed 003) ---------------------------------------------------- */
+
+/** Split a DICOM file into its pixels (png_out: 8-bit grey or RGB, 16-bit
+ * grey, or with rgb24 16-bit values packed into 24-bit RGB as seed 003 keeps
+ * them: R high byte, G low byte, B 0; frames stacked vertically) and its
+ * metadata (meta_out: JSON with the DICOM JSON Model of the dataset and what a
+ * bit-exact join needs). Both written atomically.
+ * Errors: MS_EUNSUPPORTED (compressed, deflated, or an image layout PNG
+ * cannot hold), MS_ELIMIT (too many frames for one PNG), MS_EMALFORMED, MS_EIO. */
+MS_NODISCARD ms_status ms_split_file(const char *in, const char *png_out, const char *meta_out,
+                                     bool rgb24, struct ms_error *err);
+
+/** Rebuild the original file from ms_split_file()'s two outputs; out is
+ * released only when its SHA-256 equals the original's.
+ * Errors: MS_EPROBLEM (the image or metadata was changed), MS_EMALFORMED, MS_EIO. */
+MS_NODISCARD ms_status ms_join_files(const char *png_in, const char *meta_in, const char *out,
+                                     struct ms_error *err);
+
+/* ---- armor (seed 002: text-only channels) -------------------------------------- */
+
+/** True when the first bytes are an armored medseal file. */
+bool ms_armor_detect(const uint8_t *head, size_t len);
+/** Write in as Base64 between PEM-style lines (label "MEDSEAL PROTECTED FILE")
+ * to out, atomically. */
+MS_NODISCARD ms_status ms_armor_file(const char *in, const char *out, struct ms_error *err);
+/** Decode an armored file to out (atomically). Errors: MS_EMALFORMED. */
+MS_NODISCARD ms_status ms_dearmor_file(const char *in, const char *out, struct ms_error *err);
+
 #ifdef __cplusplus
 }
 #endif

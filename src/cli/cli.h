@@ -14,7 +14,9 @@ struct cli_command {
     const char *summary;
 };
 
-extern const struct cli_command cli_commands[];
+/* Each src/cli/cmd_NAME.c defines `const struct cli_command cli_commands_NAME[]`,
+ * ended by a {NULL} entry; the build lists them all in cli_command_lists. */
+extern const struct cli_command *const cli_command_lists[];
 
 /** Print "medseal: <context>: <message>" to stderr and return the exit code
  * of the error's status. */

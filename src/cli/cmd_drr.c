@@ -135,7 +135,7 @@ static int one_volume(const struct drr_args *a, struct ms_study *s, size_t v, bo
     return st == MS_OK ? 0 : cli_fail(path, &err);
 }
 
-int cmd_drr(int argc, char **argv)
+static int cmd_drr(int argc, char **argv)
 {
     struct drr_args a;
     struct ms_study_options so = {0};
@@ -167,3 +167,8 @@ int cmd_drr(int argc, char **argv)
     ms_study_destroy(s);
     return worst;
 }
+
+const struct cli_command cli_commands_drr[] = {
+    {"drr", cmd_drr, "digitally reconstructed radiograph of each volume (PNG)"},
+    {NULL, NULL, NULL},
+};

@@ -110,3 +110,8 @@ int cmd_dump(int argc, char **argv)
     fflush(stdout);
     return rc;
 }
+
+const struct cli_command cli_commands_dump[] = {
+    {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
+    {NULL, NULL, NULL},
+};

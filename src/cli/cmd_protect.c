@@ -287,3 +287,9 @@ int cmd_unprotect(int argc, char **argv)
 {
     return run(argc, argv, true);
 }
+
+const struct cli_command cli_commands_protect[] = {
+    {"protect", cmd_protect, "protect files with a scheme (default: CMS envelope)"},
+    {"unprotect", cmd_unprotect, "restore protected files, bit-exact, after authentication"},
+    {NULL, NULL, NULL},
+};

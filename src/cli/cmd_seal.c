@@ -121,7 +121,7 @@ static void print_summary(const struct seal_args *a, const struct ms_seal_summar
            s->volumes == 1 ? "" : "s", s->blocks, root, s->algorithm, s->signer);
 }
 
-int cmd_seal(int argc, char **argv)
+static int cmd_seal(int argc, char **argv)
 {
     struct seal_args a;
     struct ms_study_options so = {0};
@@ -157,3 +157,8 @@ int cmd_seal(int argc, char **argv)
     ms_pkey_destroy(signer);
     return st == MS_OK ? 0 : cli_fail(NULL, &err);
 }
+
+const struct cli_command cli_commands_seal[] = {
+    {"seal", cmd_seal, "seal a study: hashes, Merkle root, encrypted DRR fingerprint, signature"},
+    {NULL, NULL, NULL},
+};

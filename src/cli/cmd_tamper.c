@@ -111,7 +111,7 @@ static void print_line(void *ctx, const char *line)
         printf("%s\n", line);
 }
 
-int cmd_tamper(int argc, char **argv)
+static int cmd_tamper(int argc, char **argv)
 {
     struct tamper_args a;
     struct ms_error err = {0};
@@ -132,3 +132,8 @@ int cmd_tamper(int argc, char **argv)
     ms_crypto_wipe(key, sizeof key);
     return st == MS_OK ? 0 : cli_fail(NULL, &err);
 }
+
+const struct cli_command cli_commands_tamper[] = {
+    {"tamper", cmd_tamper, "copy a study and apply attacks to the copy (insert, delete, ...)"},
+    {NULL, NULL, NULL},
+};

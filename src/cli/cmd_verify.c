@@ -148,7 +148,7 @@ static int run(const struct verify_args *a, struct ms_study *s, const uint8_t *k
     return rc;
 }
 
-int cmd_verify(int argc, char **argv)
+static int cmd_verify(int argc, char **argv)
 {
     struct verify_args a;
     struct ms_study_options so = {0};
@@ -179,3 +179,8 @@ int cmd_verify(int argc, char **argv)
     ms_study_destroy(s);
     return rc;
 }
+
+const struct cli_command cli_commands_verify[] = {
+    {"verify", cmd_verify, "verify a study against its seal (instances and DRR blocks)"},
+    {NULL, NULL, NULL},
+};

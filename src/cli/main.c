@@ -7,24 +7,9 @@
 
 bool cli_quiet;
 
-int cmd_dump(int argc, char **argv);
-int cmd_protect(int argc, char **argv);
-int cmd_unprotect(int argc, char **argv);
-int cmd_drr(int argc, char **argv);
-int cmd_seal(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-int cmd_tamper(int argc, char **argv);
-
-const struct cli_command cli_commands[] = {
-    {"dump", cmd_dump, "list the elements of DICOM files (text or DICOM JSON)"},
-    {"protect", cmd_protect, "protect files with a scheme (default: CMS envelope)"},
-    {"unprotect", cmd_unprotect, "restore protected files, bit-exact, after authentication"},
-    {"drr", cmd_drr, "digitally reconstructed radiograph of each volume (PNG)"},
-    {"seal", cmd_seal, "seal a study: hashes, Merkle root, encrypted DRR fingerprint, signature"},
-    {"verify", cmd_verify, "verify a study against its seal (instances and DRR blocks)"},
-    {"tamper", cmd_tamper, "copy a study and apply attacks to the copy (insert, delete, ...)"},
-    {NULL, NULL, NULL},
-};
+/* The command tables of every src/cli/cmd_*.c, listed by the build
+ * (cmake: cli_commands.inc), so that adding a command edits no shared file. */
+#include "cli_commands.inc"
 
 int cli_fail(const char *context, const struct ms_error *err)
 {
@@ -61,8 +46,9 @@ void cli_warn(void *ctx, uint64_t offset, const char *msg)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: medseal [--quiet] COMMAND [ARGS...]\n\ncommands:\n");
-    for (const struct cli_command *c = cli_commands; c->name; c++)
-        fprintf(out, "  %-12s %s\n", c->name, c->summary);
+    for (size_t l = 0; cli_command_lists[l]; l++)
+        for (const struct cli_command *c = cli_command_lists[l]; c->name; c++)
+            fprintf(out, "  %-12s %s\n", c->name, c->summary);
     fprintf(out, "\nmedseal COMMAND --help shows the options of a command.\n"
                  "Exit codes: 0 ok, 1 problems found, 2 usage, 3 malformed or unsupported input,\n"
                  "4 key or authentication failure, 5 I/O or system error.\n");
@@ -90,9 +76,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    for (const struct cli_command *c = cli_commands; c->name; c++)
-        if (strcmp(argv[i], c->name) == 0)
-            return c->run(argc - i, argv + i);
+    for (size_t l = 0; cli_command_lists[l]; l++)
+        for (const struct cli_command *c = cli_command_lists[l]; c->name; c++)
+            if (strcmp(argv[i], c->name) == 0)
+                return c->run(argc - i, argv + i);
     fprintf(stderr, "medseal: unknown command '%s'\n", argv[i]);
     usage(stderr);
     return 2;

@@ -133,6 +133,12 @@ static bool is_symmetric(const uint8_t *data, size_t len)
     return len == MS_AES256_KEY_LEN || (len >= 11 && memcmp(data, "medseal-key", 11) == 0);
 }
 
+/* PEM text or a DER SEQUENCE: worth trying as a key or certificate. */
+static bool looks_asymmetric(const uint8_t *data, size_t len)
+{
+    return (len > 0 && data[0] == 0x30) || msi_contains(data, len, "-----BEGIN ");
+}
+
 static ms_status inspect_symmetric(const uint8_t *data, size_t len, struct ms_key_info *info,
                                    struct ms_error *err)
 {
@@ -209,8 +215,8 @@ ms_status ms_key_inspect(const char *path, const char *pass, size_t pass_len,
     rc = msi_read_file(path, MSI_KEY_FILE_MAX, &data, &len, err);
     if (rc == MS_OK) {
         info->encrypted = len > 0 && msi_is_encrypted_key(data, len);
-        if (is_symmetric(data, len))
-            rc = inspect_symmetric(data, len, info, err);
+        if (is_symmetric(data, len) || !looks_asymmetric(data, len))
+            rc = inspect_symmetric(data, len, info, err); /* its error names the sizes */
         else
             rc = inspect_asymmetric(data, len, pass, pass_len, info, err);
         msi_secret_free(data, len);

@@ -109,6 +109,20 @@ void ms_pkey_destroy(struct ms_pkey *k)
     free(k);
 }
 
+ms_status ms_pkey_attach_cert(struct ms_pkey *k, const struct ms_pkey *cert,
+                              struct ms_error *err)
+{
+    if (!cert->cert)
+        return ms_error_set(err, MS_ENOTFOUND, "no certificate to attach");
+    if (!ms_pkey_equal(k, cert))
+        return ms_error_set(err, MS_EKEY, "the certificate is for another key");
+    if (X509_up_ref(cert->cert) != 1)
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot share the certificate");
+    X509_free(k->cert);
+    k->cert = cert->cert;
+    return MS_OK;
+}
+
 /* ---- decoding ------------------------------------------------------------------ */
 
 static int no_passphrase(char *pass, size_t size, size_t *len, const OSSL_PARAM params[],

@@ -53,7 +53,9 @@ static void fetch_legacy(void)
     OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
     if (ctx && OSSL_PROVIDER_load(ctx, "default") && OSSL_PROVIDER_load(ctx, "legacy"))
         whirlpool_md = EVP_MD_fetch(ctx, "WHIRLPOOL", NULL);
-    /* ctx is kept for the life of the process: whirlpool_md refers to it. */
+    /* On success ctx is kept for the life of the process: whirlpool_md refers to it. */
+    if (!whirlpool_md)
+        OSSL_LIB_CTX_free(ctx);
     ERR_clear_error();
 }
 

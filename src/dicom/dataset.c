@@ -204,8 +204,7 @@ bool ms_dataset_get_int(const struct ms_dataset *ds, uint32_t tag, size_t idx, i
     return el && ms_element_get_int(el, idx, out);
 }
 
-/* Element for tag, inserted at its sorted place when absent, reset when present. */
-static struct ms_element *upsert(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
+struct ms_element *msi_dataset_upsert(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
 {
     int64_t i = find_index(ds, tag);
     struct ms_element *el;
@@ -264,7 +263,7 @@ static ms_status set_value(struct ms_dataset *ds, uint32_t tag, ms_vr vr, const 
         if (!value)
             return ms_error_set(err, MS_ENOMEM, "out of memory");
     }
-    el = upsert(ds, tag, vr);
+    el = msi_dataset_upsert(ds, tag, vr);
     if (!el)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     el->value = value;
@@ -331,7 +330,7 @@ ms_status ms_dataset_set_sequence(struct ms_dataset *ds, uint32_t tag, struct ms
     if (MS_TAG_GROUP(tag) == 0xFFFE)
         return ms_error_set(err, MS_EUSAGE, "(%04X,%04X) is an item or delimiter",
                             MS_TAG_GROUP(tag), MS_TAG_ELEMENT(tag));
-    el = upsert(ds, tag, MS_VR_SQ);
+    el = msi_dataset_upsert(ds, tag, MS_VR_SQ);
     if (!el)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     el->flags = MSI_EL_UNDEF;

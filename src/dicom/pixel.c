@@ -88,6 +88,9 @@ ms_status ms_pixel_info_get(const struct ms_dataset *ds, struct ms_pixel_info *i
     if ((st = check_attributes(info, err)) != MS_OK)
         return st;
     bits = (uint64_t)info->rows * info->columns * info->samples_per_pixel * info->bits_allocated;
+    if (info->samples_per_pixel == 3 && (strncmp(info->photometric, "YBR_FULL_422", 12) == 0 ||
+                                         strncmp(info->photometric, "YBR_PARTIAL_422", 15) == 0))
+        bits = bits / 3 * 2; /* two chroma samples shared by each pair of pixels */
     info->frame_bytes = (bits + 7) / 8;
     if (ms_element_is_encapsulated(px)) {
         info->encapsulated = true;

@@ -1,9 +1,12 @@
 /* The table of protection schemes, and dispatch: protect by name, unprotect
  * by recognising the input. */
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "protect/scheme.h"
 
 /* Each scheme is defined in its own file. The order is the order of
@@ -60,6 +63,19 @@ ms_status ms_protect_file(const char *in, const char *out, const struct ms_prote
                             "scheme '%s' is %s; it is refused unless forced (--i-know)", name,
                             s->info.label);
     rep->scheme = &s->info;
+    if (opt->armor) { /* the scheme writes next to out, then the armor replaces it */
+        char raw[4096];
+        ms_status st;
+        int fd;
+        if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
+            return st;
+        close(fd);
+        st = s->protect(in, raw, opt, rep, err);
+        if (st == MS_OK)
+            st = ms_armor_file(raw, out, err);
+        unlink(raw);
+        return st;
+    }
     return s->protect(in, out, opt, rep, err);
 }
 
@@ -106,6 +122,23 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     memset(rep, 0, sizeof *rep);
     if (access(in, R_OK) != 0)
         return ms_error_set(err, MS_EIO, "cannot read the input");
+    {
+        uint8_t head[64];
+        size_t len = read_head(in, head, sizeof head);
+        if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
+            char raw[4096];
+            ms_status st;
+            int fd;
+            if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
+                return st;
+            close(fd);
+            st = ms_dearmor_file(in, raw, err);
+            if (st == MS_OK)
+                st = ms_unprotect_file(raw, out, opt, rep, err);
+            unlink(raw);
+            return st;
+        }
+    }
     s = identify(in);
     if (!s)
         return ms_error_set(err, MS_EUNSUPPORTED, "not a file protected by a known scheme");

@@ -1,0 +1,425 @@
+/* Partition of a DICOM file into its pixels (PNG) and its metadata (JSON),
+ * as seed 003 does before encrypting the image, and the exact inverse.
+ *
+ * The JSON keeps the DICOM JSON Model of the dataset (readable metadata) and,
+ * for a bit-exact join, the file's bytes before and after the Pixel Data
+ * value, the value's layout, and the SHA-256 of the original file, which the
+ * join checks before it releases the rebuilt file. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "internal.h"
+#include "medseal/crypto.h"
+#include "medseal/image.h"
+#include "medseal/pixel.h"
+#include "medseal/protect.h"
+
+#define SPLIT_FORMAT "medseal-split"
+
+/* ---- base64 into json strings ------------------------------------------------------- */
+
+static json_object *b64_string(const uint8_t *p, size_t n)
+{
+    size_t cap = 4 * ((n + 2) / 3) + 1;
+    char *buf = malloc(cap);
+    json_object *o;
+    if (!buf)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)buf, p, (int)n);
+    o = json_object_new_string(buf);
+    free(buf);
+    return o;
+}
+
+/* Decode a base64 string into a new buffer; false when it is not base64. */
+static bool b64_decode(const char *s, uint8_t **out, size_t *len)
+{
+    size_t n = strlen(s), pad = 0;
+    int r;
+    *out = NULL;
+    *len = 0;
+    if (n % 4)
+        return false;
+    *out = malloc(n / 4 * 3 + 1);
+    if (!*out)
+        return false;
+    if (n == 0)
+        return true;
+    r = EVP_DecodeBlock(*out, (const unsigned char *)s, (int)n);
+    if (r < 0) {
+        free(*out);
+        *out = NULL;
+        return false;
+    }
+    pad = (s[n - 1] == '=') + (s[n - 2] == '=');
+    *len = (size_t)r - pad;
+    return true;
+}
+
+/* ---- the pixel value inside the file -------------------------------------------------- */
+
+struct layout {
+    uint64_t value_offset; /* first byte of the Pixel Data value in the file */
+    uint64_t value_length;
+    uint64_t image_bytes;  /* frames * frame_bytes (<= value_length) */
+    bool big_endian;
+    bool rgb24;            /* 16-bit grey packed into RGB (R high, G low byte) */
+};
+
+static ms_status find_layout(struct ms_file *f, const struct ms_pixel_info *pi,
+                             struct layout *lay, struct ms_error *err)
+{
+    const struct ms_transfer_syntax *ts = ms_file_transfer_syntax(f);
+    struct ms_element *px = ms_dataset_get(ms_file_dataset(f), MS_TAG_PIXEL_DATA);
+    uint64_t header;
+
+    if (ts->deflated || ts->encapsulated || pi->encapsulated)
+        return ms_error_set(err, MS_EUNSUPPORTED,
+                            "split needs native pixel data (transcode to explicit first)");
+    if (!((pi->bits_allocated == 8 && (pi->samples_per_pixel == 1 || pi->samples_per_pixel == 3)) ||
+          (pi->bits_allocated == 16 && pi->samples_per_pixel == 1)))
+        return ms_error_set(err, MS_EUNSUPPORTED,
+                            "split supports 8-bit grey or RGB and 16-bit grey, not %u bits x %u",
+                            pi->bits_allocated, pi->samples_per_pixel);
+    if (strstr(pi->photometric, "_422"))
+        return ms_error_set(err, MS_EUNSUPPORTED, "split does not take subsampled %s images",
+                            pi->photometric);
+    header = (ts->explicit_vr ? 12 : 8);
+    lay->value_offset = ms_element_offset(px) + header;
+    lay->value_length = ms_element_length(px);
+    lay->image_bytes = pi->frame_bytes * pi->frames;
+    lay->big_endian = ts->big_endian;
+    if (lay->value_offset + lay->value_length > ms_file_input_size(f))
+        return ms_error_set(err, MS_EMALFORMED, "Pixel Data lies outside the file");
+    return MS_OK;
+}
+
+/* ---- split ------------------------------------------------------------------------------ */
+
+static ms_status pixels_to_image(const struct ms_pixel_info *pi, const struct layout *lay,
+                                 struct ms_image **out, struct ms_error *err)
+{
+    uint64_t height = (uint64_t)pi->rows * pi->frames;
+    uint32_t channels = (pi->samples_per_pixel == 3 || lay->rgb24) ? 3 : 1;
+    uint64_t n = (uint64_t)pi->rows * pi->columns * pi->frames;
+    struct ms_image *img;
+    int32_t *s;
+    ms_status st;
+
+    if (height > 65535)
+        return ms_error_set(err, MS_ELIMIT, "%u frames of %u rows do not fit one PNG",
+                            pi->frames, pi->rows);
+    st = ms_image_create(&img, pi->columns, (uint32_t)height, channels, MS_SAMPLE_I32, err);
+    if (st != MS_OK)
+        return st;
+    s = img->data;
+    for (uint64_t i = 0; i < n; i++) {
+        if (pi->bits_allocated == 16) {
+            uint16_t w = msi_rd16le(pi->data + 2 * i);
+            if (lay->rgb24) {
+                s[3 * i] = w >> 8;
+                s[3 * i + 1] = w & 0xFF;
+                s[3 * i + 2] = 0;
+            } else {
+                s[i] = w;
+            }
+        } else if (channels == 3) {
+            uint64_t frame = i / ((uint64_t)pi->rows * pi->columns);
+            uint64_t p = i % ((uint64_t)pi->rows * pi->columns), npix = (uint64_t)pi->rows * pi->columns;
+            const uint8_t *base = pi->data + frame * pi->frame_bytes;
+            for (unsigned c = 0; c < 3; c++)
+                s[3 * i + c] = pi->planar_configuration ? base[c * npix + p] : base[3 * p + c];
+        } else {
+            s[i] = pi->data[i];
+        }
+    }
+    *out = img;
+    return MS_OK;
+}
+
+static json_object *layout_json(const struct ms_pixel_info *pi, const struct layout *lay,
+                                const uint8_t *file, uint64_t size, const uint8_t digest[32])
+{
+    json_object *o = json_object_new_object(), *img = json_object_new_object();
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    json_object_object_add(o, "format", json_object_new_string(SPLIT_FORMAT));
+    json_object_object_add(o, "version", json_object_new_int(1));
+    json_object_object_add(o, "sha256", json_object_new_string(hex));
+    json_object_object_add(img, "rows", json_object_new_int64(pi->rows));
+    json_object_object_add(img, "columns", json_object_new_int64(pi->columns));
+    json_object_object_add(img, "frames", json_object_new_int64(pi->frames));
+    json_object_object_add(img, "samples_per_pixel", json_object_new_int(pi->samples_per_pixel));
+    json_object_object_add(img, "bits_allocated", json_object_new_int(pi->bits_allocated));
+    json_object_object_add(img, "planar_configuration",
+                           json_object_new_int(pi->planar_configuration));
+    json_object_object_add(img, "png", json_object_new_string(
+                                           lay->rgb24 ? "rgb24-packed-16bit"
+                                           : pi->bits_allocated == 16 ? "grey16" : pi->samples_per_pixel == 3 ? "rgb8" : "grey8"));
+    json_object_object_add(img, "big_endian", json_object_new_boolean(lay->big_endian));
+    json_object_object_add(o, "image", img);
+    json_object_object_add(o, "head", b64_string(file, (size_t)lay->value_offset));
+    json_object_object_add(o, "pad", b64_string(pi->data + lay->image_bytes,
+                                                (size_t)(lay->value_length - lay->image_bytes)));
+    json_object_object_add(
+        o, "tail",
+        b64_string(file + lay->value_offset + lay->value_length,
+                   (size_t)(size - lay->value_offset - lay->value_length)));
+    return o;
+}
+
+struct strbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static int strbuf_sink(void *ctx, const void *data, size_t len)
+{
+    struct strbuf *b = ctx;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = (b->len + len + 1) * 2;
+        char *n = realloc(b->p, cap);
+        if (!n)
+            return -1;
+        b->p = n;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/* The dataset without Pixel Data as a DICOM JSON object. */
+static json_object *dataset_json(struct ms_file *f, struct ms_error *err)
+{
+    struct strbuf b = {0};
+    json_object *o = NULL;
+    ms_dataset_remove(ms_file_dataset(f), MS_TAG_PIXEL_DATA);
+    if (ms_dataset_write_json(ms_file_dataset(f), NULL, strbuf_sink, &b, err) == MS_OK)
+        o = json_tokener_parse(b.p);
+    free(b.p);
+    return o;
+}
+
+static ms_status write_json_file(const char *path, json_object *o, struct ms_error *err)
+{
+    char tmp[4096];
+    int fd;
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+    ms_status st = msi_atomic_open(path, tmp, sizeof tmp, &fd, err);
+    if (st != MS_OK)
+        return st;
+    if (msi_fd_sink(&fd, text, strlen(text)) != 0 || msi_fd_sink(&fd, "\n", 1) != 0) {
+        msi_atomic_close(fd, tmp, path, false, NULL);
+        return ms_error_set(err, MS_EIO, "cannot write %s", path);
+    }
+    return msi_atomic_close(fd, tmp, path, true, err);
+}
+
+ms_status ms_split_file(const char *in, const char *png_out, const char *meta_out, bool rgb24,
+                        struct ms_error *err)
+{
+    struct ms_file *f = NULL;
+    struct ms_pixel_info pi;
+    struct layout lay = {0};
+    struct ms_image *img = NULL;
+    struct ms_png_write_options po = {16, 0, false};
+    const uint8_t *file = NULL;
+    uint64_t size = 0;
+    uint8_t digest[32];
+    json_object *meta = NULL, *ds;
+    ms_status st = msi_map_file(in, &file, &size, err);
+
+    if (st == MS_OK)
+        st = ms_file_read(&f, in, NULL, err);
+    if (st == MS_OK)
+        st = ms_pixel_info_get(ms_file_dataset(f), &pi, err);
+    lay.rgb24 = rgb24 && st == MS_OK && pi.bits_allocated == 16;
+    if (st == MS_OK)
+        st = find_layout(f, &pi, &lay, err);
+    if (st == MS_OK)
+        st = ms_sha256(file, (size_t)size, digest, err);
+    if (st == MS_OK)
+        st = pixels_to_image(&pi, &lay, &img, err);
+    if (st == MS_OK) {
+        meta = layout_json(&pi, &lay, file, size, digest);
+        ds = dataset_json(f, err);
+        if (!meta || !ds)
+            st = ms_error_set(err, MS_ENOMEM, "cannot build the metadata");
+        else
+            json_object_object_add(meta, "dataset", ds);
+    }
+    po.bit_depth = (pi.bits_allocated == 16 && !lay.rgb24) ? 16 : 8;
+    if (st == MS_OK)
+        st = ms_png_write(png_out, img, &po, err);
+    if (st == MS_OK && (st = write_json_file(meta_out, meta, err)) != MS_OK)
+        remove(png_out);
+    json_object_put(meta);
+    ms_image_destroy(img);
+    ms_file_destroy(f);
+    msi_unmap_file(file, size);
+    return st;
+}
+
+/* ---- join ---------------------------------------------------------------------------- */
+
+static int64_t get_int(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* Pixel value bytes from the PNG samples, in the file's byte order. */
+static ms_status image_to_value(json_object *im, const struct ms_image *img, uint8_t *value,
+                                struct ms_error *err)
+{
+    int64_t rows = get_int(im, "rows"), cols = get_int(im, "columns");
+    int64_t frames = get_int(im, "frames"), bits = get_int(im, "bits_allocated");
+    int64_t planar = get_int(im, "planar_configuration");
+    const char *png = get_str(im, "png");
+    json_object *be;
+    bool big = json_object_object_get_ex(im, "big_endian", &be) && json_object_get_boolean(be);
+    bool rgb24 = png && strcmp(png, "rgb24-packed-16bit") == 0;
+    uint32_t channels = (rgb24 || (png && strcmp(png, "rgb8") == 0)) ? 3 : 1;
+    uint64_t npix, n;
+    const int32_t *s = img->data;
+
+    if (rows <= 0 || cols <= 0 || frames <= 0 || (bits != 8 && bits != 16) || !png)
+        return ms_error_set(err, MS_EMALFORMED, "metadata: bad image description");
+    if (img->width != (uint64_t)cols || img->height != (uint64_t)(rows * frames) ||
+        img->channels != channels)
+        return ms_error_set(err, MS_EMALFORMED, "the PNG is %ux%u x%u, the metadata says %lldx%lld x%u",
+                            img->width, img->height, img->channels, (long long)cols,
+                            (long long)(rows * frames), channels);
+    npix = (uint64_t)rows * (uint64_t)cols;
+    n = npix * (uint64_t)frames;
+    for (uint64_t i = 0; i < n; i++) {
+        if (bits == 16) {
+            uint32_t w = rgb24 ? ((uint32_t)s[3 * i] << 8) | (uint32_t)s[3 * i + 1] : (uint32_t)s[i];
+            if (big)
+                msi_wr16be(value + 2 * i, (uint16_t)w);
+            else
+                msi_wr16le(value + 2 * i, (uint16_t)w);
+        } else if (channels == 3) {
+            uint64_t frame = i / npix, p = i % npix;
+            uint8_t *base = value + frame * npix * 3;
+            for (unsigned c = 0; c < 3; c++)
+                base[planar ? c * npix + p : 3 * p + c] = (uint8_t)s[3 * i + c];
+        } else {
+            value[i] = (uint8_t)s[i];
+        }
+    }
+    return MS_OK;
+}
+
+struct parts {
+    uint8_t *head, *pad, *tail;
+    size_t head_len, pad_len, tail_len;
+};
+
+static ms_status decode_parts(json_object *meta, struct parts *p, struct ms_error *err)
+{
+    const char *h = get_str(meta, "head"), *pd = get_str(meta, "pad"), *t = get_str(meta, "tail");
+    if (!h || !pd || !t || !b64_decode(h, &p->head, &p->head_len) ||
+        !b64_decode(pd, &p->pad, &p->pad_len) || !b64_decode(t, &p->tail, &p->tail_len))
+        return ms_error_set(err, MS_EMALFORMED, "metadata: head, pad or tail missing or not base64");
+    return MS_OK;
+}
+
+static ms_status write_joined(const char *out, const struct parts *p, const uint8_t *value,
+                              size_t value_len, const char *want_hex, struct ms_error *err)
+{
+    char tmp[4096], hex[65];
+    uint8_t digest[32];
+    struct ms_hash *h = NULL;
+    int fd;
+    bool ok;
+    ms_status st = ms_hash_create(&h, MS_HASH_SHA256, err);
+
+    if (st != MS_OK)
+        return st;
+    st = msi_atomic_open(out, tmp, sizeof tmp, &fd, err);
+    if (st != MS_OK) {
+        ms_hash_destroy(h);
+        return st;
+    }
+    ok = msi_fd_sink(&fd, p->head, p->head_len) == 0 && msi_fd_sink(&fd, value, value_len) == 0 &&
+         msi_fd_sink(&fd, p->pad, p->pad_len) == 0 && msi_fd_sink(&fd, p->tail, p->tail_len) == 0;
+    ok = ok && ms_hash_update(h, p->head, p->head_len, NULL) == MS_OK &&
+         ms_hash_update(h, value, value_len, NULL) == MS_OK &&
+         ms_hash_update(h, p->pad, p->pad_len, NULL) == MS_OK &&
+         ms_hash_update(h, p->tail, p->tail_len, NULL) == MS_OK &&
+         ms_hash_final(h, digest, NULL) == MS_OK;
+    ms_hash_destroy(h);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    if (!ok) {
+        msi_atomic_close(fd, tmp, out, false, NULL);
+        return ms_error_set(err, MS_EIO, "cannot write %s", out);
+    }
+    if (!want_hex || strcmp(hex, want_hex) != 0) {
+        msi_atomic_close(fd, tmp, out, false, NULL);
+        return ms_error_set(err, MS_EPROBLEM,
+                            "the joined file differs from the original (SHA-256 mismatch): "
+                            "the image or the metadata was changed");
+    }
+    return msi_atomic_close(fd, tmp, out, true, err);
+}
+
+ms_status ms_join_files(const char *png_in, const char *meta_in, const char *out,
+                        struct ms_error *err)
+{
+    json_object *meta = json_object_from_file(meta_in), *im = NULL;
+    struct ms_image *img = NULL;
+    struct parts p = {0};
+    uint8_t *value = NULL;
+    size_t value_len = 0;
+    unsigned depth;
+    const char *fmt = meta ? get_str(meta, "format") : NULL;
+    ms_status st = MS_OK;
+
+    if (!meta || !fmt || strcmp(fmt, SPLIT_FORMAT) != 0 ||
+        !json_object_object_get_ex(meta, "image", &im))
+        st = ms_error_set(err, MS_EMALFORMED, "%s is not medseal split metadata", meta_in);
+    if (st == MS_OK)
+        st = ms_png_read(&img, png_in, &depth, err);
+    if (st == MS_OK) {
+        int64_t rows = get_int(im, "rows"), cols = get_int(im, "columns"),
+                frames = get_int(im, "frames"), spp = get_int(im, "samples_per_pixel"),
+                bits = get_int(im, "bits_allocated");
+        if (rows <= 0 || cols <= 0 || frames <= 0 || spp <= 0 || bits <= 0 ||
+            rows * cols * frames * spp > ((int64_t)1 << 31))
+            st = ms_error_set(err, MS_EMALFORMED, "metadata: bad image size");
+        else
+            value_len = (size_t)(rows * cols * frames * spp * bits / 8);
+    }
+    if (st == MS_OK && !(value = malloc(value_len ? value_len : 1)))
+        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    if (st == MS_OK)
+        st = image_to_value(im, img, value, err);
+    if (st == MS_OK)
+        st = decode_parts(meta, &p, err);
+    if (st == MS_OK)
+        st = write_joined(out, &p, value, value_len, get_str(meta, "sha256"), err);
+    free(p.head);
+    free(p.pad);
+    free(p.tail);
+    free(value);
+    ms_image_destroy(img);
+    json_object_put(meta);
+    return st;
+}
