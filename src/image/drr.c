@@ -64,6 +64,7 @@ struct ms_drr {
     int64_t *wu, *wv;         /* total weight of each native column / row */
     int64_t *wslice;          /* total weight of each slice along w */
     int64_t air_weight;       /* total weight of the air samples along w */
+    bool wu_uniform, wv_uniform;
     size_t nslices;
     unsigned views;
     struct plan plan[MS_DRR_VIEW_COUNT];
@@ -258,6 +259,16 @@ static void lerp_totals(const struct lerp *l, uint32_t m, int64_t *tot, size_t n
     }
 }
 
+/* True when every native sample of the axis has the same total weight (no
+ * resampling along it, or an integral ratio): sums need no multiply. */
+static bool uniform(const int64_t *w, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (w[i] != w[0])
+            return false;
+    return true;
+}
+
 /* Largest k with pos[k] <= t (pos ascending, pos[0] <= t). */
 static size_t last_at_or_below(const double *pos, size_t n, double t)
 {
@@ -396,6 +407,8 @@ ms_status ms_drr_create(struct ms_drr **out, const struct ms_drr_geometry *g,
     lerp_axis(d->lv, d->m[AX_V], d->n[AX_V], g->row_spacing, d->iso);
     lerp_totals(d->lu, d->m[AX_U], d->wu, d->n[AX_U]);
     lerp_totals(d->lv, d->m[AX_V], d->wv, d->n[AX_V]);
+    d->wu_uniform = uniform(d->wu, d->n[AX_U]);
+    d->wv_uniform = uniform(d->wv, d->n[AX_V]);
     lerp_slices(d, positions);
     *out = d;
     return MS_OK;
@@ -465,12 +478,23 @@ static void profile_u(const struct ms_drr *d, const struct qslice *s, int64_t *p
     uint32_t cols = d->n[AX_U], rows = d->n[AX_V];
     int64_t total = 0;
     memset(prof, 0, cols * sizeof *prof);
-    for (uint32_t y = 0; y < rows; y++) {
-        const int32_t *row = s->v + (size_t)y * cols;
-        int64_t w = d->wv[y];
-        total += w;
+    for (uint32_t y = 0; y < rows; y++)
+        total += d->wv[y];
+    if (d->wv_uniform) {
+        for (uint32_t y = 0; y < rows; y++) {
+            const int32_t *row = s->v + (size_t)y * cols;
+            for (uint32_t x = 0; x < cols; x++)
+                prof[x] += row[x];
+        }
         for (uint32_t x = 0; x < cols; x++)
-            prof[x] += w * row[x];
+            prof[x] *= d->wv[0];
+    } else {
+        for (uint32_t y = 0; y < rows; y++) {
+            const int32_t *row = s->v + (size_t)y * cols;
+            int64_t w = d->wv[y];
+            for (uint32_t x = 0; x < cols; x++)
+                prof[x] += w * row[x];
+        }
     }
     for (uint32_t x = 0; x < cols; x++)
         prof[x] = prof[x] * s->scale + total * s->offset;
@@ -486,8 +510,14 @@ static void profile_v(const struct ms_drr *d, const struct qslice *s, int64_t *p
     for (uint32_t y = 0; y < rows; y++) {
         const int32_t *row = s->v + (size_t)y * cols;
         int64_t sum = 0;
-        for (uint32_t x = 0; x < cols; x++)
-            sum += d->wu[x] * row[x];
+        if (d->wu_uniform) {
+            for (uint32_t x = 0; x < cols; x++)
+                sum += row[x];
+            sum *= d->wu[0];
+        } else {
+            for (uint32_t x = 0; x < cols; x++)
+                sum += d->wu[x] * row[x];
+        }
         prof[y] = sum * s->scale + total * s->offset;
     }
 }

@@ -88,27 +88,23 @@ static ms_status add_fingerprint(struct sealer *x, size_t sv, ms_drr_view view,
     return msi_fingerprint_seal(d, img, x->bkey, x->z.salt, err);
 }
 
-/* Hash the slices of study volume v, project its DRRs, encrypt their blocks. */
+/* Hash the files of study volume v, project its DRRs, encrypt their blocks. */
 static ms_status seal_volume(struct sealer *x, size_t v, struct ms_error *err)
 {
     const struct msi_volume *vol = &x->s->volumes[v];
     unsigned views = x->o->views ? x->o->views : 1u << MS_DRR_AP;
     struct ms_drr *d = NULL;
-    size_t sv = x->z.nvols, *slices = malloc(vol->n * sizeof *slices);
+    size_t sv = x->z.nvols;
     ms_status st;
 
-    if (!slices)
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t k = 0; k < vol->n; k++)
-        slices[k] = k;
-    x->z.vols[sv] = (struct msi_svol){strdup(vol->series), vol->temporal, vol->n, vol->g};
+    x->z.vols[sv] = (struct msi_svol){strdup(vol->series), vol->temporal, 0, vol->g};
     x->z.nvols++;
     x->vol_index[v] = (long)sv;
     st = x->z.vols[sv].series ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
     if (st == MS_OK)
         st = ms_drr_create(&d, &vol->g, vol->pos, vol->n, views, x->s->threads, err);
     if (st == MS_OK)
-        st = msi_study_run(x->s, vol->items, vol->n, d, slices, true, "sealing", err);
+        st = msi_study_run(x->s, vol->items, vol->nitems, vol, d, true, false, "sealing", err);
     for (int k = 0; st == MS_OK && k < MS_DRR_VIEW_COUNT; k++) {
         struct ms_image *img = NULL;
         if (!((views >> k) & 1u))
@@ -119,7 +115,6 @@ static ms_status seal_volume(struct sealer *x, size_t v, struct ms_error *err)
         ms_image_destroy(img);
     }
     ms_drr_destroy(d);
-    free(slices);
     return st;
 }
 
@@ -133,7 +128,7 @@ static ms_status hash_rest(struct sealer *x, struct ms_error *err)
     for (size_t i = 0; i < x->s->nitems; i++)
         if (!x->s->items[i].hashed)
             rest[n++] = i;
-    st = msi_study_run(x->s, rest, n, NULL, NULL, true, "hashing", err);
+    st = msi_study_run(x->s, rest, n, NULL, NULL, true, false, "hashing", err);
     free(rest);
     return st;
 }
@@ -206,6 +201,9 @@ static ms_status make_records(struct sealer *x, struct ms_error *err)
         st = make_record(x, &x->s->items[i], &x->z.recs[i], err);
         x->z.nrecs++;
     }
+    for (size_t i = 0; st == MS_OK && i < x->z.nrecs; i++)
+        if (x->z.recs[i].volume >= 0)
+            x->z.vols[x->z.recs[i].volume].slices++;
     if (st == MS_OK)
         st = msi_records_root(x->z.recs, x->z.nrecs, x->z.merkle_root, err);
     return st;

@@ -28,29 +28,35 @@ struct msi_item {
     uint64_t size;
     msi_kind kind;
     char uid[MSI_UID_CAP], cls[MSI_UID_CAP], series[MSI_UID_CAP];
-    char modality[17];
-    int64_t instance_number;    /* -1 when absent */
-    int64_t temporal;           /* Temporal Position Identifier, -1 when absent */
-    bool has_ipp, has_iop, has_spacing, projectable;
-    double ipp[3], iop[6], spacing[2];
-    uint32_t rows, cols, frames;
-    long volume;                /* -1: in no volume */
-    size_t slice;               /* index in the volume's sorted slices */
+    bool has_ipp;               /* of its first frame */
+    double ipp[3];
+    long volume;                /* volume of its first frame in a volume, -1: none */
     bool hashed;
+    ms_status drr_status;       /* why its frames could not be projected (verify) */
     uint8_t file_sha[MS_SHA256_LEN];
     uint8_t content_sha[MS_SHA256_LEN];
 };
 
-/** A 3D volume: projectable single-frame images of one series, orientation,
- * temporal position, size and spacing, sorted along the normal. */
+/** One slice of a volume: frame `frame` of item `item`. */
+struct msi_vframe {
+    size_t item;
+    uint32_t frame;
+    double slope, intercept;
+};
+
+/** A 3D volume: one stack of a series (src/series: orientation, temporal
+ * position, frames sorted along the normal) whose frames share size and
+ * pixel spacing. The items holding its frames are listed once each, with
+ * their slices in by_item[first[i] .. first[i + 1]). */
 struct msi_volume {
-    const char *series, *modality; /* borrowed from the first item */
+    const char *series, *modality; /* borrowed from the scan */
     int64_t temporal;
     struct ms_drr_geometry g;       /* z0 and extent from the slices */
-    double normal[3];
     size_t n;
-    size_t *items;                  /* item indices, sorted by position */
-    double *pos;                    /* their positions on the normal */
+    struct msi_vframe *frames;      /* sorted by position */
+    double *pos;                    /* positions on the unit normal */
+    size_t nitems;
+    size_t *items, *first, *by_item;
 };
 
 struct ms_study {
@@ -58,26 +64,26 @@ struct ms_study {
     size_t nitems, ninstances;
     struct msi_volume *volumes;
     size_t nvolumes;
+    struct ms_scan *scan;           /* headers, series, stacks (src/series) */
     unsigned threads;
     bool progress;
 };
 
-/** Position of an item on a normal (dot product of its Image Position). */
-double msi_position_on(const struct msi_item *it, const double normal[3]);
-/** Normal of an Image Orientation (cross product, not normalised). */
-void msi_normal(const double iop[6], double normal[3]);
-/** True when the volume key of an item (series, orientation, temporal
- * position, size, spacing) matches the volume's. */
-bool msi_volume_accepts(const struct msi_volume *v, const struct msi_item *it);
+/** True when volume v of the seal (key, size, spacing, orientation) is
+ * the same stack as study volume cv. */
+bool msi_volume_same(const struct msi_volume *cv, const char *series, int64_t temporal,
+                     const struct ms_drr_geometry *g);
 
-/** Read every listed item (items[0..n-1], indices into s->items) on threads:
- * with hash, their file and content SHA-256; with drr, add the slice
- * slices[i] of each (SIZE_MAX: not a slice of it). label names the progress
- * bar. Errors: MS_EIO, MS_EMALFORMED, MS_EUNSUPPORTED, MS_ELIMIT, MS_ENOMEM
- * (the message names the file). */
-ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n, struct ms_drr *drr,
-                        const size_t *slices, bool hash, const char *label,
-                        struct ms_error *err);
+/** Read every listed item on threads: with hash, their file and content
+ * SHA-256; with vol and drr, add their slices of vol to drr (items must then
+ * be vol->items, n = vol->nitems). With tolerant, a slice that cannot be
+ * read or projected is left out (air) and its status kept in the item's
+ * drr_status instead of failing the run. label names the progress bar.
+ * Errors: MS_EIO, MS_EMALFORMED, MS_EUNSUPPORTED, MS_ELIMIT, MS_ENOMEM (the
+ * message names the file). */
+ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n,
+                        const struct msi_volume *vol, struct ms_drr *drr, bool hash,
+                        bool tolerant, const char *label, struct ms_error *err);
 
 /* ---- Merkle tree (merkle.c) ---------------------------------------------------------- */
 

@@ -1,7 +1,13 @@
-/* Studies: every file under the inputs, DICOM headers read on all cores,
- * images grouped into 3D volumes, and the reading pass that hashes files and
- * feeds slices to the DRR projector. */
+/* Studies: every file under the inputs, DICOM headers read by the scan of
+ * src/series (series, stacks, frames sorted along the normal), the stacks
+ * taken as 3D volumes, and the reading pass that hashes files on all cores
+ * and feeds slices to the DRR projector. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,134 +15,83 @@
 #include <string.h>
 
 #include "internal.h"
+#include "medseal/codec.h"
 #include "medseal/pixel.h"
+#include "series/series_internal.h"
 #include "medseal/util.h"
 #include "seal_internal.h"
-
-#define T_SOP_CLASS MS_TAG(0x0008, 0x0016)
-#define T_SOP_INSTANCE MS_TAG(0x0008, 0x0018)
-#define T_MODALITY MS_TAG(0x0008, 0x0060)
-#define T_SERIES MS_TAG(0x0020, 0x000E)
-#define T_INSTANCE_NUMBER MS_TAG(0x0020, 0x0013)
-#define T_IPP MS_TAG(0x0020, 0x0032)
-#define T_IOP MS_TAG(0x0020, 0x0037)
-#define T_TEMPORAL MS_TAG(0x0020, 0x0100)
-#define T_SAMPLES MS_TAG(0x0028, 0x0002)
-#define T_FRAMES MS_TAG(0x0028, 0x0008)
-#define T_ROWS MS_TAG(0x0028, 0x0010)
-#define T_COLUMNS MS_TAG(0x0028, 0x0011)
-#define T_SPACING MS_TAG(0x0028, 0x0030)
-#define T_BITS_ALLOCATED MS_TAG(0x0028, 0x0100)
 
 #define IOP_TOL 1e-4
 #define SPACING_TOL 1e-6
 
-/* ---- geometry helpers --------------------------------------------------------------- */
+/* ---- volume keys ---------------------------------------------------------------------- */
 
-void msi_normal(const double iop[6], double n[3])
+bool msi_volume_same(const struct msi_volume *cv, const char *series, int64_t temporal,
+                     const struct ms_drr_geometry *g)
 {
-    n[0] = iop[1] * iop[5] - iop[2] * iop[4];
-    n[1] = iop[2] * iop[3] - iop[0] * iop[5];
-    n[2] = iop[0] * iop[4] - iop[1] * iop[3];
-}
-
-double msi_position_on(const struct msi_item *it, const double n[3])
-{
-    return it->ipp[0] * n[0] + it->ipp[1] * n[1] + it->ipp[2] * n[2];
-}
-
-static bool same_key(const struct msi_item *a, const char *series, int64_t temporal,
-                     const double iop[6], uint32_t rows, uint32_t cols, const double sp[2])
-{
-    if (strcmp(a->series, series) || a->temporal != temporal || a->rows != rows ||
-        a->cols != cols)
+    if (strcmp(cv->series, series) || cv->temporal != temporal || cv->g.rows != g->rows ||
+        cv->g.columns != g->columns || fabs(cv->g.row_spacing - g->row_spacing) > SPACING_TOL ||
+        fabs(cv->g.column_spacing - g->column_spacing) > SPACING_TOL)
         return false;
     for (int i = 0; i < 6; i++)
-        if (fabs(a->iop[i] - iop[i]) > IOP_TOL)
-            return false;
-    return fabs(a->spacing[0] - sp[0]) <= SPACING_TOL && fabs(a->spacing[1] - sp[1]) <= SPACING_TOL;
-}
-
-bool msi_volume_accepts(const struct msi_volume *v, const struct msi_item *it)
-{
-    double sp[2] = {v->g.row_spacing, v->g.column_spacing};
-    return it->projectable &&
-           same_key(it, v->series, v->temporal, v->g.orientation, v->g.rows, v->g.columns, sp);
-}
-
-/* ---- reading headers ------------------------------------------------------------------ */
-
-static void get_uid(const struct ms_dataset *ds, uint32_t tag, char *buf)
-{
-    if (!ms_dataset_get_string(ds, tag, 0, buf, MSI_UID_CAP))
-        buf[0] = '\0';
-}
-
-static bool get_doubles(const struct ms_dataset *ds, uint32_t tag, double *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!ms_dataset_get_double(ds, tag, i, &out[i]) || !isfinite(out[i]))
+        if (fabs(cv->g.orientation[i] - g->orientation[i]) > IOP_TOL)
             return false;
     return true;
 }
 
-static int64_t get_int_or(const struct ms_dataset *ds, uint32_t tag, int64_t dflt)
+/* ---- headers from the scan (src/series) ------------------------------------------------ */
+
+static void copy_uid(char *dst, const char *src)
 {
-    int64_t v;
-    return ms_dataset_get_int(ds, tag, 0, &v) ? v : dflt;
+    snprintf(dst, MSI_UID_CAP, "%s", src ? src : "");
 }
 
-/* Whether an image can be a slice of a volume. */
-static bool projectable(const struct msi_item *it, const struct ms_dataset *ds,
-                        const struct ms_file *f)
+/* Fill the DICOM fields of an item from its instance summary. */
+static void describe(struct msi_item *it, const struct msi_instance *in)
 {
-    int64_t spp = get_int_or(ds, T_SAMPLES, 1), bits = get_int_or(ds, T_BITS_ALLOCATED, 0);
-    const struct ms_transfer_syntax *ts = ms_file_transfer_syntax(f);
-    return it->kind == MSI_IMAGE && it->frames == 1 && spp == 1 &&
-           (bits == 8 || bits == 16 || bits == 32) && it->has_ipp && it->has_iop &&
-           it->has_spacing && it->spacing[0] > 0 && it->spacing[1] > 0 && it->series[0] &&
-           it->rows <= MS_DRR_MAX_SIDE && it->cols <= MS_DRR_MAX_SIDE &&
-           !(ts && ts->encapsulated);
+    it->kind = in->info.rows && in->info.columns ? MSI_IMAGE : MSI_OBJECT;
+    copy_uid(it->uid, in->info.sop_instance_uid);
+    copy_uid(it->cls, in->info.sop_class_uid);
+    copy_uid(it->series, in->series_uid);
+    if (in->nrec && in->frames[0].has_position) {
+        it->has_ipp = true;
+        memcpy(it->ipp, in->frames[0].position, sizeof it->ipp);
+    }
 }
 
-/* Fill the DICOM fields of it from a file read without its Pixel Data. */
-static void describe(struct msi_item *it, struct ms_file *f)
+/* Whether a frame can be a slice of a volume: one sample, a size and
+ * spacing, bits medseal decodes. */
+static bool projectable(const struct msi_frame *f)
 {
-    const struct ms_dataset *ds = ms_file_dataset(f);
-    int64_t rows = get_int_or(ds, T_ROWS, 0), cols = get_int_or(ds, T_COLUMNS, 0);
-
-    get_uid(ds, T_SOP_INSTANCE, it->uid);
-    get_uid(ds, T_SOP_CLASS, it->cls);
-    get_uid(ds, T_SERIES, it->series);
-    if (!ms_dataset_get_string(ds, T_MODALITY, 0, it->modality, sizeof it->modality))
-        it->modality[0] = '\0';
-    it->instance_number = get_int_or(ds, T_INSTANCE_NUMBER, -1);
-    it->temporal = get_int_or(ds, T_TEMPORAL, -1);
-    it->has_ipp = get_doubles(ds, T_IPP, it->ipp, 3);
-    it->has_iop = get_doubles(ds, T_IOP, it->iop, 6);
-    it->has_spacing = get_doubles(ds, T_SPACING, it->spacing, 2);
-    it->kind = rows > 0 && cols > 0 ? MSI_IMAGE : MSI_OBJECT;
-    it->rows = rows > 0 && rows <= UINT16_MAX ? (uint32_t)rows : 0;
-    it->cols = cols > 0 && cols <= UINT16_MAX ? (uint32_t)cols : 0;
-    it->frames = (uint32_t)get_int_or(ds, T_FRAMES, 1);
-    it->projectable = projectable(it, ds, f);
+    const struct msi_instance *in = f->inst;
+    return in->samples_per_pixel == 1 && in->info.rows && in->info.columns &&
+           in->info.rows <= MS_DRR_MAX_SIDE && in->info.columns <= MS_DRR_MAX_SIDE &&
+           (in->bits_allocated == 8 || in->bits_allocated == 16 || in->bits_allocated == 32) &&
+           f->has_spacing && f->spacing[0] > 0 && f->spacing[1] > 0 && isfinite(f->slope) &&
+           isfinite(f->intercept);
 }
 
-static void read_header(void *ctx, size_t i)
+/* Add every file to the scan in item order; an item whose file the scan kept
+ * is an instance (the scan appends one summary per instance it reads). */
+static ms_status read_headers(struct ms_study *s, size_t **inst_item, struct ms_error *err)
 {
-    struct ms_study *s = ctx;
-    struct msi_item *it = &s->items[i];
-    struct ms_read_options ro = {.stop_before_pixels = true};
-    struct ms_file *f = NULL;
-
-    it->volume = -1;
-    it->kind = MSI_FILE;
-    if (ms_file_read(&f, it->path, &ro, NULL) != MS_OK)
-        return;
-    describe(it, f);
-    if (!it->uid[0]) /* a file the reader could take apart but that is no instance */
-        it->kind = MSI_FILE;
-    ms_file_destroy(f);
+    struct ms_scan_options so = {0};
+    ms_status st = ms_scan_create(&s->scan, &so, err);
+    *inst_item = malloc((s->nitems + 1) * sizeof **inst_item);
+    if (st == MS_OK && !*inst_item)
+        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; st == MS_OK && i < s->nitems; i++) {
+        size_t before = s->scan->n;
+        s->items[i].kind = MSI_FILE;
+        s->items[i].volume = -1;
+        st = ms_scan_add(s->scan, s->items[i].path, err);
+        if (st == MS_OK && s->scan->n == before + 1) {
+            describe(&s->items[i], s->scan->inst[before]);
+            (*inst_item)[before] = i;
+            s->ninstances++;
+        }
+    }
+    return st;
 }
 
 /* ---- collecting files ---------------------------------------------------------------------- */
@@ -213,102 +168,124 @@ static ms_status collect(struct ms_study *s, const char *const *inputs, size_t n
     return st;
 }
 
-/* ---- volumes ---------------------------------------------------------------------------- */
+/* ---- volumes: the stacks of the scan ---------------------------------------------------- */
 
-/* Sort context: items by position on the normal, then instance number, UID. */
-static const struct ms_study *sort_study;
-static const double *sort_normal;
+struct vbuild {
+    struct ms_study *s;
+    const size_t *inst_item;    /* scan instance order -> item */
+};
 
-static int cmp_slice(const void *pa, const void *pb)
+static bool same_size(const struct msi_frame *f, const struct msi_frame *ref)
 {
-    const struct msi_item *a = &sort_study->items[*(const size_t *)pa];
-    const struct msi_item *b = &sort_study->items[*(const size_t *)pb];
-    double za = msi_position_on(a, sort_normal), zb = msi_position_on(b, sort_normal);
-    if (za != zb)
-        return za < zb ? -1 : 1;
-    if (a->instance_number != b->instance_number)
-        return a->instance_number < b->instance_number ? -1 : 1;
-    return strcmp(a->uid, b->uid);
+    return f->inst->info.rows == ref->inst->info.rows &&
+           f->inst->info.columns == ref->inst->info.columns &&
+           fabs(f->spacing[0] - ref->spacing[0]) <= SPACING_TOL &&
+           fabs(f->spacing[1] - ref->spacing[1]) <= SPACING_TOL;
 }
 
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void sort_slices(const struct ms_study *s, struct msi_volume *v)
+static size_t item_of(const struct vbuild *b, const struct msi_frame *f)
 {
-    pthread_mutex_lock(&sort_lock);
-    sort_study = s;
-    sort_normal = v->normal;
-    qsort(v->items, v->n, sizeof *v->items, cmp_slice);
-    pthread_mutex_unlock(&sort_lock);
+    return b->inst_item[f->inst->order];
+}
+
+/* The items of v listed once each, with their slices grouped (CSR). */
+static ms_status index_items(struct msi_volume *v, struct ms_study *s)
+{
+    size_t *count = calloc(s->nitems + 1, sizeof *count), *slot = NULL;
+    if (!count)
+        return MS_ENOMEM;
     for (size_t k = 0; k < v->n; k++)
-        v->pos[k] = msi_position_on(&s->items[v->items[k]], v->normal);
-    v->g.z0 = v->n ? v->pos[0] : 0;
-    v->g.extent = v->n ? v->pos[v->n - 1] - v->pos[0] : 0;
-}
-
-static void volume_key_from(struct msi_volume *v, const struct msi_item *it)
-{
-    memset(v, 0, sizeof *v);
-    v->series = it->series;
-    v->modality = it->modality;
-    v->temporal = it->temporal;
-    v->g.rows = it->rows;
-    v->g.columns = it->cols;
-    v->g.row_spacing = it->spacing[0];
-    v->g.column_spacing = it->spacing[1];
-    memcpy(v->g.orientation, it->iop, sizeof v->g.orientation);
-    msi_normal(it->iop, v->normal);
-}
-
-/* Group the projectable images: one pass per new key. */
-static ms_status group(struct ms_study *s, struct ms_error *err)
-{
-    size_t *members = malloc((s->nitems + 1) * sizeof *members);
-    if (!members)
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < s->nitems; i++) {
-        struct msi_volume key, *v;
-        size_t n = 0;
-        if (!s->items[i].projectable || s->items[i].volume >= 0)
-            continue;
-        volume_key_from(&key, &s->items[i]);
-        for (size_t j = i; j < s->nitems; j++)
-            if (s->items[j].volume < 0 && msi_volume_accepts(&key, &s->items[j]))
-                members[n++] = j;
-        if (n < 2) {
-            s->items[i].volume = -2; /* a lone slice: no volume */
-            continue;
-        }
-        v = realloc(s->volumes, (s->nvolumes + 1) * sizeof *v);
-        if (!v) {
-            free(members);
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        }
-        s->volumes = v;
-        v = &s->volumes[s->nvolumes];
-        *v = key;
-        v->items = malloc(n * sizeof *v->items);
-        v->pos = malloc(n * sizeof *v->pos);
-        if (!v->items || !v->pos) {
-            free(v->items);
-            free(v->pos);
-            free(members);
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        }
-        memcpy(v->items, members, n * sizeof *members);
-        v->n = n;
-        for (size_t k = 0; k < n; k++)
-            s->items[members[k]].volume = (long)s->nvolumes;
-        s->nvolumes++;
-        sort_slices(s, v);
-        for (size_t k = 0; k < n; k++)
-            s->items[v->items[k]].slice = k;
+        if (count[v->frames[k].item]++ == 0)
+            v->nitems++;
+    v->items = malloc(v->nitems * sizeof *v->items);
+    v->first = malloc((v->nitems + 1) * sizeof *v->first);
+    v->by_item = malloc(v->n * sizeof *v->by_item);
+    slot = malloc((s->nitems + 1) * sizeof *slot);
+    if (!v->items || !v->first || !v->by_item || !slot) {
+        free(count);
+        free(slot);
+        return MS_ENOMEM;
     }
-    for (size_t i = 0; i < s->nitems; i++)
-        if (s->items[i].volume == -2)
-            s->items[i].volume = -1;
-    free(members);
+    v->nitems = 0;
+    v->first[0] = 0;
+    for (size_t k = 0; k < v->n; k++) { /* items in the order of their first slice */
+        size_t it = v->frames[k].item;
+        if (count[it]) {
+            slot[it] = v->nitems;
+            v->items[v->nitems] = it;
+            v->first[v->nitems + 1] = v->first[v->nitems] + count[it];
+            v->nitems++;
+            count[it] = 0;
+        }
+    }
+    for (size_t i = 0; i < v->nitems; i++)
+        count[v->items[i]] = v->first[i];
+    for (size_t k = 0; k < v->n; k++)
+        v->by_item[count[v->frames[k].item]++] = k;
+    free(slot);
+    free(count);
     return MS_OK;
+}
+
+/* Volume of stack st: its projectable frames of the first one's size. */
+static ms_status add_volume(struct vbuild *b, const struct ms_series *se, const struct msi_stack *st,
+                            struct ms_error *err)
+{
+    struct ms_study *s = b->s;
+    const struct msi_frame *ref = NULL;
+    struct msi_volume *v;
+    size_t n = 0;
+
+    for (size_t i = 0; !ref && i < st->n; i++)
+        if (projectable(st->frames[i]))
+            ref = st->frames[i];
+    for (size_t i = 0; ref && i < st->n; i++)
+        n += projectable(st->frames[i]) && same_size(st->frames[i], ref);
+    if (n < 2)
+        return MS_OK;
+    if (!(v = realloc(s->volumes, (s->nvolumes + 1) * sizeof *v)))
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    s->volumes = v;
+    v = &s->volumes[s->nvolumes++];
+    memset(v, 0, sizeof *v);
+    v->series = se->info.series_uid;
+    v->modality = se->info.modality;
+    v->temporal = st->temporal;
+    v->g = (struct ms_drr_geometry){ref->inst->info.rows, ref->inst->info.columns, ref->spacing[0],
+                                    ref->spacing[1], {0}, 0, 0};
+    memcpy(v->g.orientation, st->orientation, sizeof v->g.orientation);
+    v->frames = malloc(n * sizeof *v->frames);
+    v->pos = malloc(n * sizeof *v->pos);
+    if (!v->frames || !v->pos)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < st->n; i++) {
+        const struct msi_frame *f = st->frames[i];
+        if (!projectable(f) || !same_size(f, ref))
+            continue;
+        v->frames[v->n] = (struct msi_vframe){item_of(b, f), f->index, f->slope, f->intercept};
+        v->pos[v->n++] = f->dist;
+    }
+    v->g.z0 = v->pos[0];
+    v->g.extent = v->pos[v->n - 1] - v->pos[0];
+    if (index_items(v, s) != MS_OK)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t k = 0; k < v->n; k++) /* an item's volume: the first that holds it */
+        if (s->items[v->frames[k].item].volume < 0)
+            s->items[v->frames[k].item].volume = (long)(s->nvolumes - 1);
+    return MS_OK;
+}
+
+static ms_status group(struct ms_study *s, const size_t *inst_item, struct ms_error *err)
+{
+    struct vbuild b = {s, inst_item};
+    ms_status st = MS_OK;
+    size_t nseries = ms_scan_series_count(s->scan);
+    for (size_t i = 0; st == MS_OK && i < nseries; i++) {
+        const struct ms_series *se = ms_scan_series(s->scan, i);
+        for (size_t k = 0; st == MS_OK && k < se->nstacks; k++)
+            st = add_volume(&b, se, &se->stacks[k], err);
+    }
+    return st;
 }
 
 /* ---- public: scan ------------------------------------------------------------------------ */
@@ -317,6 +294,7 @@ ms_status ms_study_scan(struct ms_study **out, const char *const *inputs, size_t
                         const struct ms_study_options *opt, struct ms_error *err)
 {
     struct ms_study *s = calloc(1, sizeof *s);
+    size_t *inst_item = NULL;
     ms_status st;
 
     *out = NULL;
@@ -325,12 +303,9 @@ ms_status ms_study_scan(struct ms_study **out, const char *const *inputs, size_t
     s->threads = opt ? opt->threads : 0;
     s->progress = opt && opt->progress;
     st = collect(s, inputs, ninputs, opt ? opt->exclude : NULL, err);
-    if (st == MS_OK) {
-        ms_parallel_for(s->nitems, s->threads, read_header, s, "reading headers", false);
-        for (size_t i = 0; i < s->nitems; i++)
-            s->ninstances += s->items[i].kind != MSI_FILE;
-        st = group(s, err);
-    }
+    if (st == MS_OK && (st = read_headers(s, &inst_item, err)) == MS_OK)
+        st = group(s, inst_item, err);
+    free(inst_item);
     if (st != MS_OK) {
         ms_study_destroy(s);
         return st;
@@ -348,9 +323,13 @@ void ms_study_destroy(struct ms_study *s)
         free(s->items[i].rel);
     }
     for (size_t v = 0; v < s->nvolumes; v++) {
-        free(s->volumes[v].items);
+        free(s->volumes[v].frames);
         free(s->volumes[v].pos);
+        free(s->volumes[v].items);
+        free(s->volumes[v].first);
+        free(s->volumes[v].by_item);
     }
+    ms_scan_destroy(s->scan);
     free(s->items);
     free(s->volumes);
     free(s);
@@ -379,13 +358,13 @@ ms_status ms_study_volume_info(const struct ms_study *s, size_t v, struct ms_vol
 struct run {
     struct ms_study *s;
     const size_t *items;
-    const size_t *slices;
+    const struct msi_volume *vol;
     struct ms_drr *drr;
-    bool hash;
+    bool hash, tolerant;
     pthread_mutex_t lock;       /* first error, scratch buffers */
     ms_status st;
     struct ms_error err;
-    int32_t **scratch;          /* free buffers of rows * columns values */
+    int32_t *scratch[64];       /* free buffers of rows * columns values */
     size_t nscratch;
     size_t scratch_px;
 };
@@ -450,103 +429,159 @@ static ms_status hash_content(struct msi_item *it, struct ms_file *f, const uint
 {
     const struct ms_element *px = ms_dataset_get(ms_file_dataset(f), MS_TAG_PIXEL_DATA);
     uint64_t off = ms_file_dataset_offset(f);
-    if (it->kind == MSI_IMAGE && px)
+    if (px) {
+        it->kind = MSI_IMAGE;
         return hash_pixels(px, it->content_sha, err);
-    if (it->kind == MSI_IMAGE)
-        return ms_error_set(err, MS_EMALFORMED, "image without Pixel Data");
+    }
+    it->kind = MSI_OBJECT;
     if (off > size)
         return ms_error_set(err, MS_EINTERNAL, "dataset offset beyond the file");
     return ms_sha256(bytes + off, (size_t)(size - off), it->content_sha, err);
 }
 
-static ms_status add_slice(struct run *r, struct ms_file *f, size_t k, struct ms_error *err)
+/* Native pixels of f: as read, or decoded from RLE / JPEG-LS. */
+static ms_status native_pixels(struct ms_file *f, struct ms_pixel_info *info,
+                               struct ms_error *err)
 {
+    ms_status st = ms_pixel_info_get(ms_file_dataset(f), info, err);
+    if (st == MS_OK && info->encapsulated) {
+        if (!ms_codec_supported(ms_file_transfer_syntax(f)))
+            return ms_error_set(err, MS_EUNSUPPORTED, "Pixel Data in %s cannot be decoded",
+                                ms_file_transfer_syntax(f)->name);
+        if ((st = ms_file_transcode(f, ms_ts_explicit_le(), MS_VR_NONE, err)) == MS_OK)
+            st = ms_pixel_info_get(ms_file_dataset(f), info, err);
+    }
+    return st;
+}
+
+/* Add this item's slices of the volume to the projector. */
+static ms_status add_slices(struct run *r, struct ms_file *f, size_t slot, struct ms_error *err)
+{
+    const struct msi_volume *v = r->vol;
     struct ms_pixel_info info;
-    int32_t *buf;
-    ms_status st = ms_pixel_info_get(ms_file_dataset(f), &info, err);
-    if (st != MS_OK)
-        return st;
-    if (info.encapsulated || info.samples_per_pixel != 1 ||
-        (uint64_t)info.rows * info.columns != r->scratch_px)
-        return ms_error_set(err, MS_EUNSUPPORTED, "slice is not a native %zu-pixel frame",
-                            r->scratch_px);
-    if (!(buf = get_scratch(r)))
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    st = ms_pixel_frame_stored(&info, 0, buf, err);
-    if (st == MS_OK)
-        st = ms_drr_add_slice(r->drr, k, buf, info.rescale_slope, info.rescale_intercept, err);
+    int32_t *buf = NULL;
+    ms_status st = native_pixels(f, &info, err);
+
+    if (st == MS_OK && (info.samples_per_pixel != 1 ||
+                        (uint64_t)info.rows * info.columns != r->scratch_px))
+        st = ms_error_set(err, MS_EUNSUPPORTED, "frames are not of the volume's size");
+    if (st == MS_OK && !(buf = get_scratch(r)))
+        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t j = v->first[slot]; st == MS_OK && j < v->first[slot + 1]; j++) {
+        size_t k = v->by_item[j];
+        const struct msi_vframe *fr = &v->frames[k];
+        st = ms_pixel_frame_stored(&info, fr->frame, buf, err);
+        if (st == MS_OK)
+            st = ms_drr_add_slice(r->drr, k, buf, fr->slope, fr->intercept, err);
+    }
     put_scratch(r, buf);
     return st;
 }
 
-/* Hash and/or project one file; the file is read again to catch a change
- * since the header pass. */
-static ms_status run_item(struct run *r, struct msi_item *it, size_t slice, struct ms_error *e)
+/* Map a file read-only with its pages populated at once (one pass over the
+ * page cache instead of a fault per few pages). */
+static ms_status map_populated(const char *path, const uint8_t **data, uint64_t *size,
+                               struct ms_error *err)
 {
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    void *p;
+    *data = NULL;
+    *size = 0;
+    if (fd < 0)
+        return ms_error_set(err, MS_EIO, "cannot open: %s", strerror(errno));
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ms_error_set(err, MS_EIO, "not a regular file");
+    }
+    if (sb.st_size > 0) {
+        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ms_error_set(err, MS_EIO, "cannot map: %s", strerror(e));
+        }
+        *data = p;
+        *size = (uint64_t)sb.st_size;
+    }
+    close(fd);
+    return MS_OK;
+}
+
+/* Read the file once: its hashes and, for a volume, its slices. The SOP
+ * Instance UID is checked against the header pass to catch a file that
+ * changed in between. */
+static ms_status run_item(struct run *r, size_t i, struct ms_error *e)
+{
+    struct msi_item *it = &r->s->items[r->items[i]];
     const uint8_t *bytes = NULL;
     uint64_t size = 0;
     struct ms_file *f = NULL;
     char uid[MSI_UID_CAP];
     ms_status st = MS_OK;
 
-    if (r->hash && (st = msi_map_file(it->path, &bytes, &size, e)) == MS_OK) {
+    if (r->hash && !it->hashed && (st = map_populated(it->path, &bytes, &size, e)) == MS_OK) {
         it->size = size;
         st = ms_sha256(bytes, (size_t)size, it->file_sha, e);
     }
     if (st == MS_OK && it->kind != MSI_FILE)
         st = ms_file_read(&f, it->path, NULL, e);
-    if (st == MS_OK && f) {
-        get_uid(ms_file_dataset(f), T_SOP_INSTANCE, uid);
-        if (strcmp(uid, it->uid) != 0)
-            st = ms_error_set(e, MS_EIO, "file changed while it was read");
-    }
-    if (st == MS_OK && f && r->hash)
+    if (st == MS_OK && f &&
+        (!ms_dataset_get_string(ms_file_dataset(f), MS_TAG(0x0008, 0x0018), 0, uid, sizeof uid) ||
+         strcmp(uid, it->uid) != 0))
+        st = ms_error_set(e, MS_EIO, "file changed while it was read");
+    if (st == MS_OK && f && bytes)
         st = hash_content(it, f, bytes, size, e);
-    if (st == MS_OK && f && r->drr && slice != SIZE_MAX)
-        st = add_slice(r, f, slice, e);
-    if (st == MS_OK && r->hash)
+    if (st == MS_OK && bytes)
         it->hashed = true;
-    ms_file_destroy(f);
     msi_unmap_file(bytes, size);
+    if (st == MS_OK && f && r->drr) {
+        struct ms_error de;
+        ms_status ds = add_slices(r, f, i, r->tolerant ? &de : e);
+        if (ds != MS_OK && r->tolerant)
+            it->drr_status = ds;
+        else
+            st = ds;
+    }
+    ms_file_destroy(f);
     return st;
 }
 
 static void run_one(void *ctx, size_t i)
 {
     struct run *r = ctx;
-    struct msi_item *it = &r->s->items[r->items[i]];
     struct ms_error e = {0};
     ms_status st;
     if (r->st != MS_OK)
         return;
-    st = run_item(r, it, r->slices ? r->slices[i] : SIZE_MAX, &e);
+    st = run_item(r, i, &e);
     if (st != MS_OK)
-        fail(r, st, &e, it->path);
+        fail(r, st, &e, r->s->items[r->items[i]].path);
 }
 
-ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n, struct ms_drr *drr,
-                        const size_t *slices, bool hash, const char *label,
-                        struct ms_error *err)
+ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n,
+                        const struct msi_volume *vol, struct ms_drr *drr, bool hash,
+                        bool tolerant, const char *label, struct ms_error *err)
 {
-    struct run r = {.s = s, .items = items, .slices = slices, .drr = drr, .hash = hash};
-    int32_t *bufs[64];
+    struct run *r = calloc(1, sizeof *r);
+    ms_status st;
 
-    r.scratch = bufs;
-    if (drr && n)
-        for (size_t i = 0; i < n; i++)
-            if (slices && slices[i] != SIZE_MAX) {
-                const struct msi_item *it = &s->items[items[i]];
-                r.scratch_px = (size_t)it->rows * it->cols;
-                break;
-            }
-    pthread_mutex_init(&r.lock, NULL);
-    ms_parallel_for(n, s->threads, run_one, &r, label, s->progress);
-    pthread_mutex_destroy(&r.lock);
-    for (size_t i = 0; i < r.nscratch; i++)
-        free(bufs[i]);
-    if (r.st != MS_OK && err)
-        *err = r.err;
-    return r.st;
+    if (!r)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    *r = (struct run){.s = s, .items = items, .vol = vol, .drr = vol ? drr : NULL, .hash = hash,
+                      .tolerant = tolerant};
+    if (vol)
+        r->scratch_px = (size_t)vol->g.rows * vol->g.columns;
+    pthread_mutex_init(&r->lock, NULL);
+    ms_parallel_for(n, s->threads, run_one, r, label, s->progress);
+    pthread_mutex_destroy(&r->lock);
+    for (size_t i = 0; i < r->nscratch; i++)
+        free(r->scratch[i]);
+    st = r->st;
+    if (st != MS_OK && err)
+        *err = r->err;
+    free(r);
+    return st;
 }
 
 /* ---- public: DRR of a volume ----------------------------------------------------------------- */
@@ -556,7 +591,6 @@ ms_status ms_study_drr(struct ms_study *s, size_t v, unsigned views,
 {
     struct msi_volume *vol;
     struct ms_drr *d = NULL;
-    size_t *slices;
     ms_status st;
 
     for (int i = 0; i < MS_DRR_VIEW_COUNT; i++)
@@ -565,13 +599,9 @@ ms_status ms_study_drr(struct ms_study *s, size_t v, unsigned views,
         return ms_error_set(err, MS_ENOTFOUND, "no volume %zu (the study has %zu)", v + 1,
                             s->nvolumes);
     vol = &s->volumes[v];
-    if (!(slices = malloc(vol->n * sizeof *slices)))
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t k = 0; k < vol->n; k++)
-        slices[k] = k;
     st = ms_drr_create(&d, &vol->g, vol->pos, vol->n, views, s->threads, err);
     if (st == MS_OK)
-        st = msi_study_run(s, vol->items, vol->n, d, slices, false, "projecting", err);
+        st = msi_study_run(s, vol->items, vol->nitems, vol, d, false, false, "projecting", err);
     for (int i = 0; st == MS_OK && i < MS_DRR_VIEW_COUNT; i++)
         if ((views >> i) & 1u)
             st = ms_drr_finish(d, (ms_drr_view)i, &out[i], err);
@@ -581,6 +611,5 @@ ms_status ms_study_drr(struct ms_study *s, size_t v, unsigned views,
             out[i] = NULL;
         }
     ms_drr_destroy(d);
-    free(slices);
     return st;
 }

@@ -156,16 +156,7 @@ struct verifier {
 
 static bool volume_matches(const struct msi_svol *sv, const struct msi_volume *cv)
 {
-    struct msi_item key = {0};
-    snprintf(key.series, sizeof key.series, "%s", sv->series);
-    key.temporal = sv->temporal;
-    key.rows = sv->g.rows;
-    key.cols = sv->g.columns;
-    key.spacing[0] = sv->g.row_spacing;
-    key.spacing[1] = sv->g.column_spacing;
-    memcpy(key.iop, sv->g.orientation, sizeof key.iop);
-    key.projectable = true;
-    return msi_volume_accepts(cv, &key);
+    return msi_volume_same(cv, sv->series, sv->temporal, &sv->g);
 }
 
 static ms_status compare_blocks(struct ms_seal_drr *c, const struct msi_sdrr *d,
@@ -235,29 +226,23 @@ static struct msi_volume *current_volume(struct verifier *x, size_t sv)
 }
 
 /* Project the slices present of sealed volume sv on its sealed grid (hashing
- * them on the way) and compare every view it was sealed with. */
+ * their files on the way) and compare every view it was sealed with. */
 static ms_status verify_volume(struct verifier *x, size_t sv, struct ms_error *err)
 {
     struct msi_volume *cv = current_volume(x, sv);
     unsigned views = 0;
     struct ms_drr *d = NULL;
-    size_t n = cv ? cv->n : 0, *slices = malloc((n + 1) * sizeof *slices);
-    ms_status st = slices ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
+    ms_status st;
 
     for (size_t i = 0; i < x->z.ndrrs; i++)
         if (x->z.drrs[i].volume == sv)
             views |= 1u << x->z.drrs[i].view;
-    if (!x->r->key_ok || !views) {
-        free(slices);
-        return st;
-    }
-    for (size_t k = 0; k < n; k++)
-        slices[k] = k;
-    if (st == MS_OK)
-        st = ms_drr_create(&d, &x->z.vols[sv].g, cv ? cv->pos : NULL, n, views, x->s->threads,
-                           err);
-    if (st == MS_OK && n)
-        st = msi_study_run(x->s, cv->items, n, d, slices, true, "verifying", err);
+    if (!x->r->key_ok || !views)
+        return MS_OK;
+    st = ms_drr_create(&d, &x->z.vols[sv].g, cv ? cv->pos : NULL, cv ? cv->n : 0, views,
+                       x->s->threads, err);
+    if (st == MS_OK && cv)
+        st = msi_study_run(x->s, cv->items, cv->nitems, cv, d, true, true, "verifying", err);
     for (size_t i = 0; st == MS_OK && i < x->z.ndrrs; i++) {
         struct ms_image *img = NULL;
         if (x->z.drrs[i].volume != sv)
@@ -269,7 +254,6 @@ static ms_status verify_volume(struct verifier *x, size_t sv, struct ms_error *e
             ms_image_destroy(img);
     }
     ms_drr_destroy(d);
-    free(slices);
     return st;
 }
 
@@ -282,7 +266,7 @@ static ms_status hash_rest(struct verifier *x, struct ms_error *err)
     for (size_t i = 0; i < x->s->nitems; i++)
         if (!x->s->items[i].hashed)
             rest[n++] = i;
-    st = msi_study_run(x->s, rest, n, NULL, NULL, true, "hashing", err);
+    st = msi_study_run(x->s, rest, n, NULL, NULL, true, false, "hashing", err);
     free(rest);
     return st;
 }
