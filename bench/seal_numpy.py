@@ -99,8 +99,9 @@ def volume_iso(keyed, iop):
     return vol, iso
 
 
-def drr(vol, iop, view):
-    """Mean along the ray, oriented as docs/drr.md, rounded half away from 0."""
+def drr(vol, iop, view, rounded=True):
+    """Mean along the ray, oriented as docs/drr.md, rounded half away from 0
+    (unless rounded is False)."""
     dirs = [iop[:3], iop[3:], np.cross(iop[:3], iop[3:])]  # volume axes u, v, w
     pat = [int(np.argmax(np.abs(d))) for d in dirs]
     neg = [dirs[a][pat[a]] < 0 for a in range(3)]
@@ -117,7 +118,7 @@ def drr(vol, iop, view):
         img = img[:, ::-1]
     if neg[v] != vdown:
         img = img[::-1, :]
-    return np.sign(img) * np.floor(np.abs(img) + 0.5)
+    return np.sign(img) * np.floor(np.abs(img) + 0.5) if rounded else img
 
 
 def zigzag(n):

@@ -310,7 +310,7 @@ static ms_status expect_record(struct parser *p, const char *tag, size_t nfields
 {
     char what[32];
     ms_status st;
-    snprintf(what, sizeof what, "a '%s' line", tag);
+    snprintf(what, sizeof what, "'%s'", tag);
     st = expect_line(p, what);
     if (st != MS_OK)
         return st;
