@@ -325,7 +325,7 @@ ms_status msi_compare_manifest(const struct ms_study *s, const struct msi_seal *
     ns = sealed_of_kind(z, false, sr);
     nc = items_of_kind(s, false, ci);
     match_files(&c, sr, ns, ci, nc);
-    if (c.st == MS_OK)
+    if (c.st == MS_OK && r->nchanges > 1)
         qsort(r->changes, r->nchanges, sizeof *r->changes, cmp_change);
     free(sr);
     free(ci);

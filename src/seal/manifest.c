@@ -365,7 +365,8 @@ static bool parse_doubles(char *s, double *out, size_t n)
             *comma = '\0';
         if (!parse_double(s, &out[i]))
             return false;
-        s = comma + 1;
+        if (comma)
+            s = comma + 1;
     }
     return true;
 }
