@@ -8,15 +8,18 @@ with pydicom and numpy.
      the smaller pixel spacing) by linear interpolation;
   3. DRR = mean of HU along the ray (AP, LR or SI), rounded to integer HU;
   4. cut the DRR into GRID x GRID blocks, order them zig-zag, encrypt each
-     block with AES-256-GCM (Debian's python3-cryptography).
+     block with AES-256-GCM (Debian's python3-cryptography);
+  5. with --hash, also what `medseal seal` adds (the same work as it): the
+     SHA-256 of every file and of its Pixel Data (hashlib, i.e. OpenSSL).
 
 The whole volume is held in memory as float64, as a straightforward
 implementation does. Views and axes follow docs/drr.md (patient axes, LPS).
 
-usage: seal_numpy.py DIR [--view ap|lr|si] [--grid 4|8] [-k KEYFILE]
+usage: seal_numpy.py DIR [--view ap|lr|si] [--grid 4|8] [-k KEYFILE] [--hash]
                      [--save-drr OUT.npy] [--quiet]
 """
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -31,19 +34,26 @@ VIEWS = {  # ray, image x, image y patient axes (0 X, 1 Y, 2 Z); y runs down Z
 }
 
 
-def load(directory):
+def load(directory, digests=None):
     """Slices of the one volume in DIR: list of (position, dataset), the
-    orientation and the normal."""
+    orientation and the normal. With digests (a list), the SHA-256 of every
+    file and of its Pixel Data are appended to it."""
     slices = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith("."):
                 continue
+            path = os.path.join(root, name)
+            if digests is not None:
+                with open(path, "rb") as f:
+                    digests.append(hashlib.sha256(f.read()).digest())
             try:
-                ds = pydicom.dcmread(os.path.join(root, name))
+                ds = pydicom.dcmread(path)
             except Exception:
                 continue
+            if digests is not None and "PixelData" in ds:
+                digests.append(hashlib.sha256(ds.PixelData).digest())
             if "ImagePositionPatient" in ds and "PixelData" in ds:
                 slices.append(ds)
     if len(slices) < 2:
@@ -149,11 +159,13 @@ def main():
     ap.add_argument("--view", default="ap", choices=sorted(VIEWS))
     ap.add_argument("--grid", type=int, default=4)
     ap.add_argument("-k", dest="key")
+    ap.add_argument("--hash", action="store_true")
     ap.add_argument("--save-drr")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
     t0 = time.perf_counter()
-    keyed, iop, _ = load(a.dir)
+    digests = [] if a.hash else None
+    keyed, iop, _ = load(a.dir, digests)
     vol, iso = volume_iso(keyed, iop)
     img = drr(vol, iop, a.view)
     del vol
@@ -173,9 +185,9 @@ def main():
     if a.save_drr:
         np.save(a.save_drr, img.astype(np.int32))
     if not a.quiet:
-        print("slices %d iso %.4f mm drr %dx%d view %s blocks %d load+drr %.3f s encrypt %.3f s"
-              % (len(keyed), iso, img.shape[1], img.shape[0], a.view, len(cipher),
-                 t1 - t0, t2 - t1))
+        print("slices %d iso %.4f mm drr %dx%d view %s blocks %d digests %d load+drr %.3f s "
+              "encrypt %.3f s" % (len(keyed), iso, img.shape[1], img.shape[0], a.view,
+                                  len(cipher), len(digests or []), t1 - t0, t2 - t1))
 
 
 if __name__ == "__main__":
