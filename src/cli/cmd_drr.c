@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "medseal/seal.h"
 #include "medseal/util.h"
 
@@ -32,53 +33,75 @@ static void help(void)
            "picks one. See docs/drr.md.\n");
 }
 
-static bool parse_window(const char *text, double *c, double *w)
+static int opt_view(void *p, char **v)
 {
+    struct drr_args *a = p;
+    return ms_drr_view_parse(v[0], &a->view) ? -1 : cli_usage("drr", "unknown view '%s'", v[0]);
+}
+
+static int opt_out(void *p, char **v)
+{
+    ((struct drr_args *)p)->out = v[0];
+    return -1;
+}
+
+static int opt_window(void *p, char **v)
+{
+    struct drr_args *a = p;
     char *end;
-    *c = strtod(text, &end);
-    if (*end != ',')
-        return false;
-    *w = strtod(end + 1, &end);
-    return *end == '\0' && *w >= 1;
+    a->center = strtod(v[0], &end);
+    if (*end == ',')
+        a->width = strtod(end + 1, &end);
+    if (*end || !(a->width >= 1))
+        return cli_usage("drr", "--window takes C,W with W >= 1");
+    return -1;
+}
+
+static int opt_raw16(void *p, char **v)
+{
+    (void)v;
+    ((struct drr_args *)p)->raw16 = true;
+    return -1;
+}
+
+static int opt_volume(void *p, char **v)
+{
+    return cli_parse_count(v[0], &((struct drr_args *)p)->volume)
+               ? -1 : cli_usage("drr", "--volume counts from 1");
+}
+
+static int opt_threads(void *p, char **v)
+{
+    ((struct drr_args *)p)->threads = (unsigned)strtoul(v[0], NULL, 10);
+    return -1;
+}
+
+static const struct cli_option options[] = {
+    {"--view", NULL, 1, opt_view},     {"-o", NULL, 1, opt_out},
+    {"--window", NULL, 1, opt_window}, {"--raw16", NULL, 0, opt_raw16},
+    {"--volume", NULL, 1, opt_volume}, {"--threads", NULL, 1, opt_threads},
+};
+
+static int add_input(void *p, char *word)
+{
+    struct drr_args *a = p;
+    if (a->ninputs == 64)
+        return cli_usage("drr", "too many inputs");
+    a->inputs[a->ninputs++] = word;
+    return -1;
 }
 
 static int parse(int argc, char **argv, struct drr_args *a)
 {
+    int rc;
     memset(a, 0, sizeof *a);
     a->view = MS_DRR_AP;
     a->center = -200;
     a->width = 1500;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (cli_is_help(o)) {
-            help();
-            return -1;
-        } else if (!strcmp(o, "--raw16")) {
-            a->raw16 = true;
-        } else if (o[0] == '-' && o[1] && !val) {
-            return cli_usage("drr", "%s needs a value", o);
-        } else if (!strcmp(o, "--view")) {
-            if (!ms_drr_view_parse(val, &a->view))
-                return cli_usage("drr", "unknown view '%s'", val);
-            i++;
-        } else if (!strcmp(o, "-o")) {
-            a->out = argv[++i];
-        } else if (!strcmp(o, "--window")) {
-            if (!parse_window(val, &a->center, &a->width))
-                return cli_usage("drr", "--window takes C,W with W >= 1");
-            i++;
-        } else if (!strcmp(o, "--volume")) {
-            a->volume = strtoul(argv[++i], NULL, 10);
-            if (!a->volume)
-                return cli_usage("drr", "--volume counts from 1");
-        } else if (!strcmp(o, "--threads")) {
-            a->threads = (unsigned)strtoul(argv[++i], NULL, 10);
-        } else if (o[0] == '-' && o[1]) {
-            return cli_usage("drr", "unknown option %s", o);
-        } else if (a->ninputs < 64) {
-            a->inputs[a->ninputs++] = o;
-        }
-    }
+    rc = cli_parse_options("drr", argc, argv, options, sizeof options / sizeof *options, a,
+                           add_input, help);
+    if (rc >= 0)
+        return rc ? rc : -1;
     if (!a->ninputs)
         return cli_usage("drr", "no input directory");
     if (!a->out)

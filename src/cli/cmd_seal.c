@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "medseal/crypto.h"
 #include "medseal/seal.h"
 
@@ -49,41 +50,55 @@ static bool parse_views(const char *text, unsigned *views)
     return *views != 0;
 }
 
+static int opt_key(void *p, char **v) { ((struct seal_args *)p)->key_file = v[0]; return -1; }
+static int opt_sign(void *p, char **v) { ((struct seal_args *)p)->sign_key = v[0]; return -1; }
+static int opt_pass(void *p, char **v) { ((struct seal_args *)p)->pass_file = v[0]; return -1; }
+static int opt_out(void *p, char **v) { ((struct seal_args *)p)->out = v[0]; return -1; }
+
+static int opt_view(void *p, char **v)
+{
+    return parse_views(v[0], &((struct seal_args *)p)->views)
+               ? -1 : cli_usage("seal", "--view takes ap, lr, si or all (comma-separated)");
+}
+
+static int opt_grid(void *p, char **v)
+{
+    struct seal_args *a = p;
+    a->grid = (unsigned)strtoul(v[0], NULL, 10);
+    return a->grid == 4 || a->grid == 8 ? -1
+                                        : cli_usage("seal", "--grid is 4 (16 blocks) or 8 (64 blocks)");
+}
+
+static int opt_threads(void *p, char **v)
+{
+    ((struct seal_args *)p)->threads = (unsigned)strtoul(v[0], NULL, 10);
+    return -1;
+}
+
+static const struct cli_option options[] = {
+    {"-k", "--key-file", 1, opt_key},   {"--sign", NULL, 1, opt_sign},
+    {"--passphrase-file", NULL, 1, opt_pass}, {"-o", NULL, 1, opt_out},
+    {"--view", NULL, 1, opt_view},      {"--grid", NULL, 1, opt_grid},
+    {"--threads", NULL, 1, opt_threads},
+};
+
+static int add_input(void *p, char *word)
+{
+    struct seal_args *a = p;
+    if (a->ninputs == 64)
+        return cli_usage("seal", "too many inputs");
+    a->inputs[a->ninputs++] = word;
+    return -1;
+}
+
 static int parse(int argc, char **argv, struct seal_args *a)
 {
+    int rc;
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (cli_is_help(o)) {
-            help();
-            return -1;
-        } else if (o[0] == '-' && o[1] && !val) {
-            return cli_usage("seal", "%s needs a value", o);
-        } else if (!strcmp(o, "-k") || !strcmp(o, "--key-file")) {
-            a->key_file = argv[++i];
-        } else if (!strcmp(o, "--sign")) {
-            a->sign_key = argv[++i];
-        } else if (!strcmp(o, "--passphrase-file")) {
-            a->pass_file = argv[++i];
-        } else if (!strcmp(o, "-o")) {
-            a->out = argv[++i];
-        } else if (!strcmp(o, "--view")) {
-            if (!parse_views(argv[++i], &a->views))
-                return cli_usage("seal", "--view takes ap, lr, si or all (comma-separated)");
-        } else if (!strcmp(o, "--grid")) {
-            a->grid = (unsigned)strtoul(argv[++i], NULL, 10);
-            if (a->grid != 4 && a->grid != 8)
-                return cli_usage("seal", "--grid is 4 (16 blocks) or 8 (64 blocks)");
-        } else if (!strcmp(o, "--threads")) {
-            a->threads = (unsigned)strtoul(argv[++i], NULL, 10);
-        } else if (o[0] == '-' && o[1]) {
-            return cli_usage("seal", "unknown option %s", o);
-        } else if (a->ninputs < 64) {
-            a->inputs[a->ninputs++] = o;
-        } else {
-            return cli_usage("seal", "too many inputs");
-        }
-    }
+    rc = cli_parse_options("seal", argc, argv, options, sizeof options / sizeof *options, a,
+                           add_input, help);
+    if (rc >= 0)
+        return rc ? rc : -1;
     if (!a->ninputs)
         return cli_usage("seal", "no input directory");
     if (!a->key_file || !a->sign_key || !a->out)

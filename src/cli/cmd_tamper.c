@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "medseal/crypto.h"
 #include "medseal/seal.h"
 
@@ -27,80 +28,85 @@ static void help(void)
            "                          and a new Ed25519 key into FILE (default OUTDIR/study.seal)\n");
 }
 
-static bool parse_n(const char *text, size_t *n)
-{
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
-    if (*end || v == 0)
-        return false;
-    *n = v;
-    return true;
-}
-
 struct tamper_args {
     const char *in, *out, *key_file;
     struct ms_tamper_options o;
 };
 
-static int bad_n(const char *opt)
+#define T(p) (&((struct tamper_args *)(p))->o)
+
+static int count_or_usage(const char *text, size_t *n, const char *opt)
 {
-    return cli_usage("tamper", "%s takes an instance number from 1", opt);
+    return cli_parse_count(text, n) ? -1
+                                    : cli_usage("tamper", "%s takes an instance number from 1", opt);
 }
 
-/* One option with values; returns the number of values used, -1 if unknown, -2 bad. */
-static int option(struct tamper_args *a, char **argv, int left)
+static int opt_insert(void *p, char **v) { T(p)->insert_file = v[0]; return -1; }
+static int opt_at(void *p, char **v) { return count_or_usage(v[0], &T(p)->insert_at, "--at"); }
+static int opt_dup(void *p, char **v) { return count_or_usage(v[0], &T(p)->duplicate, "--duplicate"); }
+static int opt_delete(void *p, char **v) { return count_or_usage(v[0], &T(p)->delete_n, "--delete"); }
+static int opt_modify(void *p, char **v) { return count_or_usage(v[0], &T(p)->modify, "--modify"); }
+static int opt_seed(void *p, char **v) { T(p)->seed = strtoull(v[0], NULL, 10); return -1; }
+static int opt_seal_out(void *p, char **v) { T(p)->replace_seal = v[0]; return -1; }
+static int opt_key(void *p, char **v) { ((struct tamper_args *)p)->key_file = v[0]; return -1; }
+
+static int opt_delta(void *p, char **v)
 {
-    const char *o = argv[0];
-    struct ms_tamper_options *t = &a->o;
-    if (!strcmp(o, "--replace-all"))
-        return t->replace_all = true, 0;
-    if (left < 1)
-        return -1;
-    if (!strcmp(o, "--insert")) t->insert_file = argv[1];
-    else if (!strcmp(o, "--at")) return parse_n(argv[1], &t->insert_at) ? 1 : -2;
-    else if (!strcmp(o, "--duplicate")) return parse_n(argv[1], &t->duplicate) ? 1 : -2;
-    else if (!strcmp(o, "--delete")) return parse_n(argv[1], &t->delete_n) ? 1 : -2;
-    else if (!strcmp(o, "--modify")) return parse_n(argv[1], &t->modify) ? 1 : -2;
-    else if (!strcmp(o, "--delta")) t->delta = strtod(argv[1], NULL);
-    else if (!strcmp(o, "--seed")) t->seed = strtoull(argv[1], NULL, 10);
-    else if (!strcmp(o, "-k") || !strcmp(o, "--key-file")) a->key_file = argv[1];
-    else if (!strcmp(o, "--seal-out")) t->replace_seal = argv[1];
-    else if (!strcmp(o, "--header") && left >= 2) {
-        t->header_set = argv[2];
-        return parse_n(argv[1], &t->header) ? 2 : -2;
-    } else if (!strcmp(o, "--swap") && left >= 2)
-        return parse_n(argv[1], &t->swap_a) && parse_n(argv[2], &t->swap_b) ? 2 : -2;
-    else return -1;
-    return 1;
+    char *end;
+    T(p)->delta = strtod(v[0], &end);
+    return *end || !(T(p)->delta > 0) ? cli_usage("tamper", "--delta takes a positive HU") : -1;
+}
+
+static int opt_header(void *p, char **v)
+{
+    T(p)->header_set = v[1];
+    return count_or_usage(v[0], &T(p)->header, "--header");
+}
+
+static int opt_swap(void *p, char **v)
+{
+    int rc = count_or_usage(v[0], &T(p)->swap_a, "--swap");
+    return rc >= 0 ? rc : count_or_usage(v[1], &T(p)->swap_b, "--swap");
+}
+
+static int opt_replace(void *p, char **v)
+{
+    (void)v;
+    T(p)->replace_all = true;
+    return -1;
+}
+
+static const struct cli_option options[] = {
+    {"--insert", NULL, 1, opt_insert}, {"--at", NULL, 1, opt_at},
+    {"--duplicate", NULL, 1, opt_dup}, {"--delete", NULL, 1, opt_delete},
+    {"--modify", NULL, 1, opt_modify}, {"--delta", NULL, 1, opt_delta},
+    {"--seed", NULL, 1, opt_seed},     {"--header", NULL, 2, opt_header},
+    {"--swap", NULL, 2, opt_swap},     {"--replace-all", NULL, 0, opt_replace},
+    {"-k", "--key-file", 1, opt_key},  {"--seal-out", NULL, 1, opt_seal_out},
+};
+
+static int add_dir(void *p, char *word)
+{
+    struct tamper_args *a = p;
+    if (!a->in)
+        a->in = word;
+    else if (!a->out)
+        a->out = word;
+    else
+        return cli_usage("tamper", "unexpected argument %s", word);
+    return -1;
 }
 
 static int parse(int argc, char **argv, struct tamper_args *a)
 {
+    int rc;
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            help();
-            return -1;
-        }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            int used = option(a, argv + i, argc - i - 1);
-            if (used == -2)
-                return bad_n(argv[i]);
-            if (used < 0)
-                return cli_usage("tamper", "unknown option or missing value: %s", argv[i]);
-            i += used;
-        } else if (!a->in) {
-            a->in = argv[i];
-        } else if (!a->out) {
-            a->out = argv[i];
-        } else {
-            return cli_usage("tamper", "unexpected argument %s", argv[i]);
-        }
-    }
+    rc = cli_parse_options("tamper", argc, argv, options, sizeof options / sizeof *options, a,
+                           add_dir, help);
+    if (rc >= 0)
+        return rc ? rc : -1;
     if (!a->in || !a->out)
         return cli_usage("tamper", "give DIR and OUTDIR");
-    if (a->o.delta < 0)
-        return cli_usage("tamper", "--delta must be positive");
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "medseal/crypto.h"
 #include "medseal/seal.h"
 
@@ -33,36 +34,54 @@ static void help(void)
            "edited seal or untrusted signer. See docs/verify.md.\n");
 }
 
+static int opt_key(void *p, char **v) { ((struct verify_args *)p)->key_file = v[0]; return -1; }
+static int opt_report(void *p, char **v) { ((struct verify_args *)p)->report = v[0]; return -1; }
+
+static int opt_json(void *p, char **v)
+{
+    (void)v;
+    ((struct verify_args *)p)->json = true;
+    return -1;
+}
+
+static int opt_trust(void *p, char **v)
+{
+    struct verify_args *a = p;
+    if (a->ntrust == MAX_TRUST)
+        return cli_usage("verify", "at most %d --trust", MAX_TRUST);
+    a->trust[a->ntrust++] = v[0];
+    return -1;
+}
+
+static int opt_threads(void *p, char **v)
+{
+    ((struct verify_args *)p)->threads = (unsigned)strtoul(v[0], NULL, 10);
+    return -1;
+}
+
+static const struct cli_option options[] = {
+    {"-k", "--key-file", 1, opt_key}, {"--trust", NULL, 1, opt_trust},
+    {"--report", NULL, 1, opt_report}, {"--json", NULL, 0, opt_json},
+    {"--threads", NULL, 1, opt_threads},
+};
+
+static int add_input(void *p, char *word)
+{
+    struct verify_args *a = p;
+    if (a->ninputs == 64)
+        return cli_usage("verify", "too many inputs");
+    a->inputs[a->ninputs++] = word;
+    return -1;
+}
+
 static int parse(int argc, char **argv, struct verify_args *a)
 {
+    int rc;
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (cli_is_help(o)) {
-            help();
-            return -1;
-        } else if (!strcmp(o, "--json")) {
-            a->json = true;
-        } else if (o[0] == '-' && o[1] && !val) {
-            return cli_usage("verify", "%s needs a value", o);
-        } else if (!strcmp(o, "-k") || !strcmp(o, "--key-file")) {
-            a->key_file = argv[++i];
-        } else if (!strcmp(o, "--trust")) {
-            if (a->ntrust == MAX_TRUST)
-                return cli_usage("verify", "at most %d --trust", MAX_TRUST);
-            a->trust[a->ntrust++] = argv[++i];
-        } else if (!strcmp(o, "--report")) {
-            a->report = argv[++i];
-        } else if (!strcmp(o, "--threads")) {
-            a->threads = (unsigned)strtoul(argv[++i], NULL, 10);
-        } else if (o[0] == '-' && o[1]) {
-            return cli_usage("verify", "unknown option %s", o);
-        } else if (a->ninputs < 64) {
-            a->inputs[a->ninputs++] = o;
-        } else {
-            return cli_usage("verify", "too many inputs");
-        }
-    }
+    rc = cli_parse_options("verify", argc, argv, options, sizeof options / sizeof *options, a,
+                           add_input, help);
+    if (rc >= 0)
+        return rc ? rc : -1;
     if (a->ninputs < 2)
         return cli_usage("verify", "give the study directory and its seal");
     a->seal = a->inputs[--a->ninputs];

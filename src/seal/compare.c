@@ -264,14 +264,13 @@ static void match_dicom(struct cmp *c, const struct msi_rec **sr, size_t ns,
     }
 }
 
-/* Plain files: by path, then leftovers by hash (renames). */
-static void match_files(struct cmp *c, const struct msi_rec **sr, size_t ns,
-                        const struct msi_item **ci, size_t nc)
+/* Plain files present on both sides under one path; the pairs are cleared. */
+static void files_by_path(struct cmp *c, const struct msi_rec **sr, size_t ns,
+                          const struct msi_item **ci, size_t nc)
 {
     size_t i = 0, j = 0;
-    qsort(sr, ns, sizeof *sr, cmp_rec_rel);
-    while (i < ns || j < nc) {
-        int d = i == ns ? 1 : j == nc ? -1 : strcmp(sr[i]->rel, ci[j]->rel);
+    while (i < ns && j < nc) {
+        int d = strcmp(sr[i]->rel, ci[j]->rel);
         if (d == 0) {
             if (memcmp(sr[i]->file_sha, ci[j]->file_sha, MS_SHA256_LEN))
                 add(c, MS_CHANGE_MODIFIED, ci[j]->rel, "", "file content differs");
@@ -283,18 +282,35 @@ static void match_files(struct cmp *c, const struct msi_rec **sr, size_t ns,
             j++;
         }
     }
-    for (i = 0; i < ns; i++) {
-        bool renamed = false;
-        for (j = 0; sr[i] && !renamed && j < nc; j++)
-            if (ci[j] && !memcmp(sr[i]->file_sha, ci[j]->file_sha, MS_SHA256_LEN)) {
-                add(c, MS_CHANGE_RENAMED, ci[j]->rel, "", "was %s", sr[i]->rel);
-                ci[j] = NULL;
-                renamed = true;
-            }
-        if (sr[i] && !renamed)
+}
+
+/* A study file left over with the bytes of sealed file r, cleared; or NULL. */
+static const struct msi_item *take_same_bytes(const struct msi_rec *r, const struct msi_item **ci,
+                                              size_t nc)
+{
+    for (size_t j = 0; j < nc; j++)
+        if (ci[j] && !memcmp(r->file_sha, ci[j]->file_sha, MS_SHA256_LEN)) {
+            const struct msi_item *it = ci[j];
+            ci[j] = NULL;
+            return it;
+        }
+    return NULL;
+}
+
+/* Plain files: by path, then the leftovers by hash (renames). */
+static void match_files(struct cmp *c, const struct msi_rec **sr, size_t ns,
+                        const struct msi_item **ci, size_t nc)
+{
+    qsort(sr, ns, sizeof *sr, cmp_rec_rel);
+    files_by_path(c, sr, ns, ci, nc);
+    for (size_t i = 0; i < ns; i++) {
+        const struct msi_item *it = sr[i] ? take_same_bytes(sr[i], ci, nc) : NULL;
+        if (it)
+            add(c, MS_CHANGE_RENAMED, it->rel, "", "was %s", sr[i]->rel);
+        else if (sr[i])
             report_deleted(c, sr[i]);
     }
-    for (j = 0; j < nc; j++)
+    for (size_t j = 0; j < nc; j++)
         if (ci[j])
             add(c, MS_CHANGE_INSERTED, ci[j]->rel, "", "file");
 }

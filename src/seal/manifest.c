@@ -605,14 +605,10 @@ static ms_status parse_block(struct parser *p, const struct msi_sdrr *d, unsigne
     return MS_OK;
 }
 
-static ms_status parse_drr_head(struct parser *p, size_t i, size_t nvols, struct msi_sdrr *d,
-                                const struct msi_svol *vols)
+static ms_status parse_drr_numbers(struct parser *p, size_t i, size_t nvols,
+                                   struct msi_sdrr *d)
 {
     uint64_t idx, vol, grid, w, h;
-    uint32_t ew, eh;
-    ms_status st = expect_record(p, "D", 7);
-    if (st != MS_OK)
-        return st;
     if (!parse_u64(p->f[1], UINT64_MAX, &idx) || idx != i + 1)
         return bad(p, "fingerprints out of order");
     if (!parse_u64(p->f[2], nvols, &vol) || vol == 0)
@@ -627,8 +623,20 @@ static ms_status parse_drr_head(struct parser *p, size_t i, size_t nvols, struct
     d->grid = (unsigned)grid;
     d->width = (uint32_t)w;
     d->height = (uint32_t)h;
-    if (ms_drr_size(&vols[d->volume].g, d->view, &ew, &eh, NULL) != MS_OK || ew != w || eh != h ||
-        w < grid || h < grid)
+    return MS_OK;
+}
+
+static ms_status parse_drr_head(struct parser *p, size_t i, size_t nvols, struct msi_sdrr *d,
+                                const struct msi_svol *vols)
+{
+    uint32_t ew, eh;
+    ms_status st = expect_record(p, "D", 7);
+    if (st == MS_OK)
+        st = parse_drr_numbers(p, i, nvols, d);
+    if (st != MS_OK)
+        return st;
+    if (ms_drr_size(&vols[d->volume].g, d->view, &ew, &eh, NULL) != MS_OK || ew != d->width ||
+        eh != d->height || d->width < d->grid || d->height < d->grid)
         return bad(p, "DRR size does not match its volume");
     return MS_OK;
 }

@@ -227,20 +227,43 @@ static ms_status index_items(struct msi_volume *v, struct ms_study *s)
     return MS_OK;
 }
 
-/* Volume of stack st: its projectable frames of the first one's size. */
-static ms_status add_volume(struct vbuild *b, const struct ms_series *se, const struct msi_stack *st,
-                            struct ms_error *err)
+/* The first projectable frame of a stack, and how many frames share its size. */
+static const struct msi_frame *reference_frame(const struct msi_stack *st, size_t *n)
 {
-    struct ms_study *s = b->s;
     const struct msi_frame *ref = NULL;
-    struct msi_volume *v;
-    size_t n = 0;
-
+    *n = 0;
     for (size_t i = 0; !ref && i < st->n; i++)
         if (projectable(st->frames[i]))
             ref = st->frames[i];
     for (size_t i = 0; ref && i < st->n; i++)
-        n += projectable(st->frames[i]) && same_size(st->frames[i], ref);
+        *n += projectable(st->frames[i]) && same_size(st->frames[i], ref);
+    return ref;
+}
+
+/* Slices of the volume: the stack's frames of the reference's size, in order. */
+static void take_frames(const struct vbuild *b, struct msi_volume *v, const struct msi_stack *st,
+                        const struct msi_frame *ref)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        const struct msi_frame *f = st->frames[i];
+        if (!projectable(f) || !same_size(f, ref))
+            continue;
+        v->frames[v->n] = (struct msi_vframe){item_of(b, f), f->index, f->slope, f->intercept};
+        v->pos[v->n++] = f->dist;
+    }
+    v->g.z0 = v->pos[0];
+    v->g.extent = v->pos[v->n - 1] - v->pos[0];
+}
+
+/* Volume of stack st: its projectable frames of the first one's size (at least two). */
+static ms_status add_volume(struct vbuild *b, const struct ms_series *se, const struct msi_stack *st,
+                            struct ms_error *err)
+{
+    struct ms_study *s = b->s;
+    size_t n;
+    const struct msi_frame *ref = reference_frame(st, &n);
+    struct msi_volume *v;
+
     if (n < 2)
         return MS_OK;
     if (!(v = realloc(s->volumes, (s->nvolumes + 1) * sizeof *v)))
@@ -258,15 +281,7 @@ static ms_status add_volume(struct vbuild *b, const struct ms_series *se, const 
     v->pos = malloc(n * sizeof *v->pos);
     if (!v->frames || !v->pos)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < st->n; i++) {
-        const struct msi_frame *f = st->frames[i];
-        if (!projectable(f) || !same_size(f, ref))
-            continue;
-        v->frames[v->n] = (struct msi_vframe){item_of(b, f), f->index, f->slope, f->intercept};
-        v->pos[v->n++] = f->dist;
-    }
-    v->g.z0 = v->pos[0];
-    v->g.extent = v->pos[v->n - 1] - v->pos[0];
+    take_frames(b, v, st, ref);
     if (index_items(v, s) != MS_OK)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     for (size_t k = 0; k < v->n; k++) /* an item's volume: the first that holds it */
@@ -508,36 +523,53 @@ static ms_status map_populated(const char *path, const uint8_t **data, uint64_t 
     return MS_OK;
 }
 
-/* Read the file once: its hashes and, for a volume, its slices. The SOP
- * Instance UID is checked against the header pass to catch a file that
+/* SHA-256 of the file's bytes, which stay mapped for the content hash. */
+static ms_status hash_file(struct msi_item *it, const uint8_t **bytes, uint64_t *size,
+                           struct ms_error *e)
+{
+    ms_status st = map_populated(it->path, bytes, size, e);
+    if (st == MS_OK) {
+        it->size = *size;
+        st = ms_sha256(*bytes, (size_t)*size, it->file_sha, e);
+    }
+    return st;
+}
+
+/* The DICOM file, checked against the header pass to catch a file that
  * changed in between. */
+static ms_status read_again(const struct msi_item *it, struct ms_file **f, struct ms_error *e)
+{
+    char uid[MSI_UID_CAP];
+    ms_status st = ms_file_read(f, it->path, NULL, e);
+    if (st == MS_OK &&
+        (!ms_dataset_get_string(ms_file_dataset(*f), MS_TAG(0x0008, 0x0018), 0, uid, sizeof uid) ||
+         strcmp(uid, it->uid) != 0))
+        st = ms_error_set(e, MS_EIO, "file changed while it was read");
+    return st;
+}
+
+/* Read the file once: its hashes and, for a volume, its slices. A slice that
+ * cannot be projected fails the run, or with tolerant is left out. */
 static ms_status run_item(struct run *r, size_t i, struct ms_error *e)
 {
     struct msi_item *it = &r->s->items[r->items[i]];
     const uint8_t *bytes = NULL;
     uint64_t size = 0;
     struct ms_file *f = NULL;
-    char uid[MSI_UID_CAP];
-    ms_status st = MS_OK;
+    struct ms_error de;
+    ms_status st = MS_OK, ds;
 
-    if (r->hash && !it->hashed && (st = map_populated(it->path, &bytes, &size, e)) == MS_OK) {
-        it->size = size;
-        st = ms_sha256(bytes, (size_t)size, it->file_sha, e);
-    }
+    if (r->hash && !it->hashed)
+        st = hash_file(it, &bytes, &size, e);
     if (st == MS_OK && it->kind != MSI_FILE)
-        st = ms_file_read(&f, it->path, NULL, e);
-    if (st == MS_OK && f &&
-        (!ms_dataset_get_string(ms_file_dataset(f), MS_TAG(0x0008, 0x0018), 0, uid, sizeof uid) ||
-         strcmp(uid, it->uid) != 0))
-        st = ms_error_set(e, MS_EIO, "file changed while it was read");
+        st = read_again(it, &f, e);
     if (st == MS_OK && f && bytes)
         st = hash_content(it, f, bytes, size, e);
     if (st == MS_OK && bytes)
         it->hashed = true;
     msi_unmap_file(bytes, size);
     if (st == MS_OK && f && r->drr) {
-        struct ms_error de;
-        ms_status ds = add_slices(r, f, i, r->tolerant ? &de : e);
+        ds = add_slices(r, f, i, r->tolerant ? &de : e);
         if (ds != MS_OK && r->tolerant)
             it->drr_status = ds;
         else

@@ -243,39 +243,49 @@ static ms_status do_header(struct tamper *t, struct ms_file *f, const char *rel)
     return st;
 }
 
+/* Native Pixel Data of f, or NULL. */
+static const struct ms_element *native_pixel_data(struct ms_file *f)
+{
+    const struct ms_element *px = f ? ms_dataset_get(ms_file_dataset(f), MS_TAG_PIXEL_DATA) : NULL;
+    return px && ms_element_value(px) ? px : NULL;
+}
+
+/* Give b the Pixel Data of a and a that of b. */
+static ms_status exchange_pixels(struct tamper *t, struct ms_file *a, struct ms_file *b)
+{
+    const struct ms_element *pa = native_pixel_data(a), *pb = native_pixel_data(b);
+    size_t len;
+    uint8_t *copy;
+    ms_status st;
+    if (!pa || !pb || ms_element_length(pa) != ms_element_length(pb))
+        return ms_error_set(t->err, MS_EUNSUPPORTED,
+                            "--swap needs two native Pixel Data of one size");
+    len = (size_t)ms_element_length(pa);
+    if (!(copy = malloc(len ? len : 1)))
+        return ms_error_set(t->err, MS_ENOMEM, "out of memory");
+    memcpy(copy, ms_element_value(pa), len);
+    st = ms_dataset_set_bytes(ms_file_dataset(a), MS_TAG_PIXEL_DATA, ms_element_vr(pa),
+                              ms_element_value(pb), len, t->err);
+    if (st == MS_OK)
+        st = ms_dataset_set_bytes(ms_file_dataset(b), MS_TAG_PIXEL_DATA, ms_element_vr(pb), copy,
+                                  len, t->err);
+    free(copy);
+    return st;
+}
+
 static ms_status do_swap(struct tamper *t)
 {
+    const char *ra = t->rel[t->o->swap_a - 1], *rb = t->rel[t->o->swap_b - 1];
     struct ms_file *a = NULL, *b = NULL;
-    struct ms_element *pa, *pb;
-    uint8_t *copy = NULL;
-    size_t la = 0;
     ms_status st = read_file(t, t->o->swap_a, &a);
     if (st == MS_OK)
         st = read_file(t, t->o->swap_b, &b);
-    pa = a ? ms_dataset_get(ms_file_dataset(a), MS_TAG_PIXEL_DATA) : NULL;
-    pb = b ? ms_dataset_get(ms_file_dataset(b), MS_TAG_PIXEL_DATA) : NULL;
-    if (st == MS_OK && (!pa || !pb || !ms_element_value(pa) || !ms_element_value(pb) ||
-                        ms_element_length(pa) != ms_element_length(pb)))
-        st = ms_error_set(t->err, MS_EUNSUPPORTED, "--swap needs two native Pixel Data of one size");
-    if (st == MS_OK) {
-        la = (size_t)ms_element_length(pa);
-        if (!(copy = malloc(la ? la : 1)))
-            st = ms_error_set(t->err, MS_ENOMEM, "out of memory");
-    }
-    if (st == MS_OK) {
-        memcpy(copy, ms_element_value(pa), la);
-        st = ms_dataset_set_bytes(ms_file_dataset(a), MS_TAG_PIXEL_DATA, ms_element_vr(pa),
-                                  ms_element_value(pb), la, t->err);
-    }
     if (st == MS_OK)
-        st = ms_dataset_set_bytes(ms_file_dataset(b), MS_TAG_PIXEL_DATA, ms_element_vr(pb), copy,
-                                  la, t->err);
-    if (st == MS_OK && (st = write_file(t, a, t->rel[t->o->swap_a - 1], NULL)) == MS_OK)
-        st = write_file(t, b, t->rel[t->o->swap_b - 1], NULL);
+        st = exchange_pixels(t, a, b);
+    if (st == MS_OK && (st = write_file(t, a, ra, NULL)) == MS_OK)
+        st = write_file(t, b, rb, NULL);
     if (st == MS_OK)
-        say(t, "swapped the Pixel Data of %s and %s", t->rel[t->o->swap_a - 1],
-            t->rel[t->o->swap_b - 1]);
-    free(copy);
+        say(t, "swapped the Pixel Data of %s and %s", ra, rb);
     ms_file_destroy(a);
     ms_file_destroy(b);
     return st;
@@ -498,45 +508,63 @@ static ms_status do_replace_all(struct tamper *t)
 
 /* ---- checks and the run ------------------------------------------------------------------------------------ */
 
-static ms_status check_n(struct tamper *t, size_t n, const char *what)
+/* Instance numbers the attacks name; 0 = unused. */
+struct named {
+    size_t n;
+    const char *what;
+    bool changes; /* the attack rewrites or removes that instance */
+};
+
+static size_t named_list(const struct ms_tamper_options *o, struct named out[7])
 {
-    if (n > t->files.count)
-        return ms_error_set(t->err, MS_EUSAGE, "%s %zu: the study has %zu files", what, n,
-                            t->files.count);
+    struct named all[7] = {{o->insert_at, "--at", false},   {o->duplicate, "--duplicate", false},
+                           {o->delete_n, "--delete", true}, {o->modify, "--modify", true},
+                           {o->header, "--header", true},   {o->swap_a, "--swap", true},
+                           {o->swap_b, "--swap", true}};
+    memcpy(out, all, sizeof all);
+    return 7;
+}
+
+static bool any_attack(const struct ms_tamper_options *o)
+{
+    return o->insert_file || o->duplicate || o->delete_n || o->modify || o->header ||
+           o->swap_a || o->replace_all;
+}
+
+/* Every N within the study, and no instance changed by two attacks. */
+static ms_status check_numbers(struct tamper *t)
+{
+    struct named v[7];
+    size_t k = named_list(t->o, v);
+    for (size_t i = 0; i < k; i++) {
+        if (v[i].n > t->files.count)
+            return ms_error_set(t->err, MS_EUSAGE, "%s %zu: the study has %zu files", v[i].what,
+                                v[i].n, t->files.count);
+        for (size_t j = 0; j < i; j++)
+            if (v[i].n && v[i].n == v[j].n && v[i].changes && v[j].changes)
+                return ms_error_set(t->err, MS_EUSAGE, "instance %zu: one attack at a time (%s, %s)",
+                                    v[i].n, v[j].what, v[i].what);
+    }
     return MS_OK;
 }
 
 static ms_status check_args(struct tamper *t)
 {
     const struct ms_tamper_options *o = t->o;
-    bool any = o->insert_file || o->duplicate || o->delete_n || o->modify || o->header ||
-               o->swap_a || o->replace_all;
-    ms_status st = MS_OK;
-    if (!any)
+    if (!any_attack(o))
         return ms_error_set(t->err, MS_EUSAGE, "no attack given");
-    if (o->replace_all && (o->insert_file || o->duplicate || o->delete_n || o->modify ||
-                           o->header || o->swap_a))
+    if (o->replace_all && any_attack(&(struct ms_tamper_options){.insert_file = o->insert_file,
+                                                                  .duplicate = o->duplicate,
+                                                                  .delete_n = o->delete_n,
+                                                                  .modify = o->modify,
+                                                                  .header = o->header,
+                                                                  .swap_a = o->swap_a}))
         return ms_error_set(t->err, MS_EUSAGE, "--replace-all goes alone");
-    if ((o->swap_a != 0) != (o->swap_b != 0) || (o->swap_a && o->swap_a == o->swap_b))
+    if ((o->swap_a != 0) != (o->swap_b != 0))
         return ms_error_set(t->err, MS_EUSAGE, "--swap takes two different instances");
     if (o->header && !o->header_set)
         return ms_error_set(t->err, MS_EUSAGE, "--header takes N KEYWORD=VALUE");
-    if ((st = check_n(t, o->insert_at, "--at")) != MS_OK ||
-        (st = check_n(t, o->duplicate, "--duplicate")) != MS_OK ||
-        (st = check_n(t, o->delete_n, "--delete")) != MS_OK ||
-        (st = check_n(t, o->modify, "--modify")) != MS_OK ||
-        (st = check_n(t, o->header, "--header")) != MS_OK ||
-        (st = check_n(t, o->swap_a, "--swap")) != MS_OK ||
-        (st = check_n(t, o->swap_b, "--swap")) != MS_OK)
-        return st;
-    if (o->delete_n && (o->delete_n == o->modify || o->delete_n == o->header ||
-                        o->delete_n == o->swap_a || o->delete_n == o->swap_b))
-        return ms_error_set(t->err, MS_EUSAGE, "instance %zu is deleted and changed", o->delete_n);
-    if (o->modify && (o->modify == o->header || o->modify == o->swap_a || o->modify == o->swap_b))
-        return ms_error_set(t->err, MS_EUSAGE, "one attack per instance (--modify)");
-    if (o->header && (o->header == o->swap_a || o->header == o->swap_b))
-        return ms_error_set(t->err, MS_EUSAGE, "one attack per instance (--header)");
-    return MS_OK;
+    return check_numbers(t);
 }
 
 /* Real path of a path that may not exist yet: the nearest existing ancestor
