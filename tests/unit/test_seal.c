@@ -305,7 +305,8 @@ static void path_in(char *buf, size_t cap, const char *rel)
     snprintf(buf, cap, "%s/%s", tmpdir, rel);
 }
 
-static void write_slice(const char *dir, int i, uint32_t size, double z, const char *series)
+static void write_slice_t(const char *dir, int i, uint32_t size, double z, const char *series,
+                          int temporal)
 {
     struct ms_file *f = NULL;
     struct ms_dataset *ds;
@@ -316,7 +317,7 @@ static void write_slice(const char *dir, int i, uint32_t size, double z, const c
     snprintf(path + strlen(path), sizeof path - strlen(path), "/S%03d.dcm", i);
     CHECK_INT(ms_file_create(&f, NULL, NULL), MS_OK);
     ds = ms_file_dataset(f);
-    snprintf(uid, sizeof uid, "1.2.826.0.1.3680043.10.999.%s.%d", series, i);
+    snprintf(uid, sizeof uid, "1.2.826.0.1.3680043.10.999.%s.%d.%d", series, i, temporal + 1);
     CHECK_INT(ms_dataset_set_string(ds, MS_TAG(0x0008, 0x0016), MS_VR_UI, "1.2.840.10008.5.1.4.1.1.2", NULL), MS_OK);
     CHECK_INT(ms_dataset_set_string(ds, MS_TAG(0x0008, 0x0018), MS_VR_UI, uid, NULL), MS_OK);
     CHECK_INT(ms_dataset_set_string(ds, MS_TAG(0x0008, 0x0060), MS_VR_CS, "CT", NULL), MS_OK);
@@ -324,6 +325,8 @@ static void write_slice(const char *dir, int i, uint32_t size, double z, const c
     snprintf(uid, sizeof uid, "1.2.826.0.1.3680043.10.999.%s", series);
     CHECK_INT(ms_dataset_set_string(ds, MS_TAG(0x0020, 0x000E), MS_VR_UI, uid, NULL), MS_OK);
     CHECK_INT(ms_dataset_set_int(ds, MS_TAG(0x0020, 0x0013), MS_VR_IS, i, NULL), MS_OK);
+    if (temporal >= 0)
+        CHECK_INT(ms_dataset_set_int(ds, MS_TAG(0x0020, 0x0100), MS_VR_IS, temporal, NULL), MS_OK);
     snprintf(text, sizeof text, "0\\0\\%g", z);
     CHECK_INT(ms_dataset_set_string(ds, MS_TAG(0x0020, 0x0032), MS_VR_DS, text, NULL), MS_OK);
     CHECK_INT(ms_dataset_set_string(ds, MS_TAG(0x0020, 0x0037), MS_VR_DS, "1\\0\\0\\0\\1\\0", NULL), MS_OK);
@@ -341,12 +344,18 @@ static void write_slice(const char *dir, int i, uint32_t size, double z, const c
     for (uint32_t y = 0; y < size; y++)
         for (uint32_t x = 0; x < size; x++) {
             double r = hypot(x - size / 2.0, y - size / 2.0);
-            px[y * size + x] = (uint16_t)(r < size / 3.0 ? 1024 + 40 + (x * 7 + y * 3 + i * 11) % 200 : 0);
+            px[y * size + x] = (uint16_t)(r < size / 3.0 + temporal
+                                              ? 1024 + 40 + (x * 7 + y * 3 + i * 11) % 200 : 0);
         }
     CHECK_INT(ms_dataset_set_bytes(ds, MS_TAG_PIXEL_DATA, MS_VR_OW, px, (size_t)size * size * 2, NULL), MS_OK);
     CHECK_INT(ms_file_write(f, path, NULL, NULL), MS_OK);
     ms_file_destroy(f);
     free(px);
+}
+
+static void write_slice(const char *dir, int i, uint32_t size, double z, const char *series)
+{
+    write_slice_t(dir, i, size, z, series, -1);
 }
 
 static void write_object(const char *rel)
@@ -737,6 +746,34 @@ static void test_renamed_and_plain(const struct keys *ks)
     ms_verify_result_destroy(r);
 }
 
+/* A 4D series: two temporal positions at the same places, two volumes, each
+ * with its fingerprint; a change in one touches that one only. */
+static void test_4d(const struct keys *ks)
+{
+    struct ms_study *s = NULL;
+    struct ms_verify_result *r = NULL;
+    char dir[512], victim[512];
+    const char *in[1] = {dir};
+    for (int t = 1; t <= 2; t++)
+        for (int i = 1; i <= 5; i++)
+            write_slice_t("study4d", 10 * t + i, 20, 2.0 * i, "4", t);
+    path_in(dir, sizeof dir, "study4d");
+    CHECK_INT(ms_study_scan(&s, in, 1, NULL, NULL), MS_OK);
+    CHECK(s && ms_study_volume_count(s) == 2 && ms_study_instance_count(s) == 10);
+    ms_study_destroy(s);
+    CHECK_INT(seal_dir("study4d", ks, ks->ed, "study4d.seal"), MS_OK);
+    CHECK_INT(verify_dir("study4d", "study4d.seal", ks->k, ks->ed, &r), MS_OK);
+    CHECK(r && ms_verify_status(r) == MS_OK && ms_verify_drr_count(r) == 2);
+    ms_verify_result_destroy(r);
+    path_in(victim, sizeof victim, "study4d/S023.dcm");
+    CHECK_INT(remove(victim), 0);
+    CHECK_INT(verify_dir("study4d", "study4d.seal", ks->k, ks->ed, &r), MS_OK);
+    CHECK(r && ms_verify_status(r) == MS_EPROBLEM && has_change(r, MS_CHANGE_DELETED, "S023.dcm"));
+    CHECK(r && ms_verify_drr_count(r) == 2 && ms_verify_drr(r, 0)->changed == 0 &&
+          ms_verify_drr(r, 1)->changed > 0);
+    ms_verify_result_destroy(r);
+}
+
 int main(void)
 {
     struct keys ks;
@@ -758,6 +795,7 @@ int main(void)
     test_tamper(&ks);
     test_tamper_errors();
     test_renamed_and_plain(&ks);
+    test_4d(&ks);
     ms_pkey_destroy(ks.ed);
     ms_pkey_destroy(ks.ec);
     rm_rf(tmpdir);
