@@ -101,10 +101,17 @@ static int cmp_item_rel(const void *a, const void *b)
     return strcmp(((const struct msi_item *)a)->rel, ((const struct msi_item *)b)->rel);
 }
 
-static bool is_excluded(const char *path, const char *exclude_real)
+/* The file to leave out (the seal), by device and inode. */
+struct excluded {
+    bool set;
+    dev_t dev;
+    ino_t ino;
+};
+
+static bool is_excluded(const char *path, const struct excluded *ex)
 {
-    char real[PATH_MAX];
-    return exclude_real && realpath(path, real) && strcmp(real, exclude_real) == 0;
+    struct stat sb;
+    return ex->set && stat(path, &sb) == 0 && sb.st_dev == ex->dev && sb.st_ino == ex->ino;
 }
 
 /* Name of path below the input it came from. */
@@ -120,11 +127,11 @@ static char *relative_name(const char *input, const char *path)
 }
 
 static ms_status add_items(struct ms_study *s, const char *input, const struct ms_pathlist *l,
-                           const char *exclude_real, struct ms_error *err)
+                           const struct excluded *ex, struct ms_error *err)
 {
     for (size_t i = 0; i < l->count; i++) {
         struct msi_item *it;
-        if (is_excluded(l->paths[i], exclude_real))
+        if (is_excluded(l->paths[i], ex))
             continue;
         if (s->nitems >= MSI_MAX_FILES)
             return ms_error_set(err, MS_ELIMIT, "more than %u files", MSI_MAX_FILES);
@@ -142,11 +149,12 @@ static ms_status add_items(struct ms_study *s, const char *input, const struct m
 static ms_status collect(struct ms_study *s, const char *const *inputs, size_t ninputs,
                          const char *exclude, struct ms_error *err)
 {
-    char exclude_real[PATH_MAX], *ex = NULL;
+    struct excluded ex = {false, 0, 0};
+    struct stat sb;
     ms_status st = MS_OK;
 
-    if (exclude && realpath(exclude, exclude_real))
-        ex = exclude_real;
+    if (exclude && stat(exclude, &sb) == 0)
+        ex = (struct excluded){true, sb.st_dev, sb.st_ino};
     for (size_t k = 0; st == MS_OK && k < ninputs; k++) {
         struct ms_pathlist l = {0};
         st = ms_pathlist_collect(&l, &inputs[k], 1, err);
@@ -158,7 +166,7 @@ static ms_status collect(struct ms_study *s, const char *const *inputs, size_t n
                 s->items = p;
         }
         if (st == MS_OK)
-            st = add_items(s, inputs[k], &l, ex, err);
+            st = add_items(s, inputs[k], &l, &ex, err);
         ms_pathlist_clear(&l);
     }
     if (st == MS_OK && s->nitems == 0)
