@@ -3,7 +3,8 @@
  * Each input is parsed with the default options and once more with options
  * chosen from its first byte (stop before pixels, require DICM, small
  * nesting and value limits). A parsed file is walked (typed getters, UTF-8
- * decoding, every value and fragment byte touched), listed, written in each
+ * decoding, every value and fragment byte touched), listed (short or very
+ * long values), written in each
  * native transfer syntax and deflated, and every output is parsed again:
  * what the writer produces from a parsed tree must be readable. */
 #include <stdint.h>
@@ -123,11 +124,11 @@ static int visit(void *ctx, struct ms_element *el, unsigned depth)
     return 0;
 }
 
-static void walk(struct ms_file *f)
+static void walk(struct ms_file *f, unsigned max_chars)
 {
     struct visit v = {0};
     static FILE *devnull;
-    struct ms_dump_options dopt = {16, true};
+    struct ms_dump_options dopt = {max_chars, true};
     struct ms_error err;
 
     (void)ms_dataset_walk(ms_file_meta(f), visit, &v);
@@ -182,7 +183,8 @@ static void write_all(struct ms_file *f)
         x = 0;
 }
 
-static void parse(const uint8_t *data, size_t size, const struct ms_read_options *opt, bool full)
+static void parse(const uint8_t *data, size_t size, const struct ms_read_options *opt, bool full,
+                  unsigned max_chars)
 {
     struct ms_file *f = NULL;
     struct ms_error err;
@@ -197,7 +199,7 @@ static void parse(const uint8_t *data, size_t size, const struct ms_read_options
         FUZZ_ASSERT(err.code == st && strlen(err.msg) < sizeof err.msg && err.msg[0]);
         return;
     }
-    walk(f);
+    walk(f, max_chars);
     if (full)
         write_all(f);
     ms_file_destroy(f);
@@ -212,12 +214,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     opt.warn = fuzz_warn;
     opt.warn_ctx = &warned;
-    parse(data, size, &opt, true);
+    parse(data, size, &opt, true, 16);
 
     opt.stop_before_pixels = mode & 1;
     opt.max_depth = depths[(mode >> 1) & 3];
     opt.require_dicm = mode & 8;
     opt.max_value = (mode & 16) ? 64 : 0;
-    parse(data, size, &opt, (mode & 32) != 0);
+    parse(data, size, &opt, (mode & 32) != 0, (mode & 64) ? 100000 : 1);
     return 0;
 }

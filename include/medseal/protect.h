@@ -38,6 +38,7 @@ struct ms_protect_options {
     bool strict_dicom;               /* cms: PS3.10 7.4 EnvelopedData(SignedData) */
     const char *sign_key;            /* cms --strict-dicom, deid: signer */
     const char *sign_cert;
+    const char *trust;               /* unprotect: trusted signer certificate (--trust) */
     bool key_from_header;            /* pixel-gcm: the paper's Whirlpool(UID+name) key */
     double chaos_x0, chaos_mu;       /* chaos: 0 = paper's 0.4 and 3.87 */
     unsigned slices;                 /* cbc-slices: segments, 0 = 4 */
@@ -46,6 +47,10 @@ struct ms_protect_options {
     bool force;                      /* --i-know: allow needs_force schemes */
     const char *otp_store;           /* otp: one-time key store directory */
     const char *stego_mode;          /* stego: "lsb" or "highbits" */
+    const char *stego_key_file;      /* stego: file holding the stego key (first line) */
+    uint64_t otp_ttl;                /* otp: pad lifetime in seconds, 0 = 7 days */
+    bool keep_private;               /* deid: keep private attributes (--keep-private) */
+    bool rsa_pkcs1;                  /* deid: RSA PKCS#1 v1.5 key transport (--rsa-pkcs1) */
 };
 
 /** What a protect/unprotect call did (for the report and progress). */
@@ -81,6 +86,11 @@ MS_NODISCARD ms_status ms_unprotect_file(const char *in, const char *out,
 /** The scheme that protected a file, or NULL when it is not protected (or
  * cannot be read). */
 const struct ms_scheme_info *ms_protect_identify(const char *path);
+
+/** True when the file at path is part of another protected file and is
+ * read together with it (a cbc-slices part OUT.partK.enc): unprotect skips it
+ * when it is given on its own or found in a directory. */
+bool ms_protect_is_auxiliary(const char *path);
 
 /* ---- partition (seed 003) ---------------------------------------------------- */
 

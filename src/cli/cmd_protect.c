@@ -27,7 +27,8 @@ static void help(bool unprotect)
 {
     if (unprotect)
         printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--passphrase-file F]\n"
-               "                         [-k KEYFILE] [--otp-store DIR] INPUT... -o OUT\n\n"
+               "                         [-k KEYFILE] [--otp-store DIR] [--x0 X --mu M]\n"
+               "                         [--stego-key-file F] INPUT... -o OUT\n\n"
                "Recognises the scheme of each protected input and restores the original file\n"
                "bit-exact, after every authentication check has passed.\n");
     else
@@ -43,8 +44,26 @@ static void help(bool unprotect)
     printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
            "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
            "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
-           "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
-           "--stego-mode lsb|highbits, --i-know, --threads N, --quiet.\n");
+           "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR, --otp-ttl\n"
+           "SECONDS[smhd] (otp), --stego-mode lsb|highbits --stego-key-file F (stego),\n"
+           "--keep-private --rsa-pkcs1 (deid), --i-know, --threads N, --quiet.\n");
+}
+
+/* "90", "90s", "15m", "12h", "7d" as seconds; UINT64_MAX when unreadable (the
+ * otp scheme refuses it). */
+static uint64_t parse_duration(const char *text)
+{
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    uint64_t mult = 1;
+    if (end == text)
+        return UINT64_MAX;
+    if (*end == 'm') mult = 60;
+    else if (*end == 'h') mult = 3600;
+    else if (*end == 'd') mult = 86400;
+    else if (*end != 's' && *end != '\0') return UINT64_MAX;
+    if (*end && end[1]) return UINT64_MAX;
+    return v > UINT64_MAX / mult ? UINT64_MAX : v * mult;
 }
 
 /* Option with a value; returns false when it is not one of ours. */
@@ -60,12 +79,15 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "--cert")) o->certificate = value;
     else if (!strcmp(name, "--sign-key")) o->sign_key = value;
     else if (!strcmp(name, "--sign-cert")) o->sign_cert = value;
+    else if (!strcmp(name, "--trust")) o->trust = value;
     else if (!strcmp(name, "--x0")) o->chaos_x0 = strtod(value, NULL);
     else if (!strcmp(name, "--mu")) o->chaos_mu = strtod(value, NULL);
     else if (!strcmp(name, "--slices")) o->slices = (unsigned)strtoul(value, NULL, 10);
     else if (!strcmp(name, "--compress")) o->compress = value;
     else if (!strcmp(name, "--otp-store")) o->otp_store = value;
     else if (!strcmp(name, "--stego-mode")) o->stego_mode = value;
+    else if (!strcmp(name, "--stego-key-file")) o->stego_key_file = value;
+    else if (!strcmp(name, "--otp-ttl")) o->otp_ttl = parse_duration(value);
     else if (!strcmp(name, "-o")) j->out = value;
     else if (!strcmp(name, "--threads")) *threads = (unsigned)strtoul(value, NULL, 10);
     else return false;
@@ -79,6 +101,8 @@ static bool flag_option(struct job *j, const char *name)
     else if (!strcmp(name, "--key-from-header")) o->key_from_header = true;
     else if (!strcmp(name, "--armor")) o->armor = true;
     else if (!strcmp(name, "--i-know")) o->force = true;
+    else if (!strcmp(name, "--keep-private")) o->keep_private = true;
+    else if (!strcmp(name, "--rsa-pkcs1")) o->rsa_pkcs1 = true;
     else return false;
     return true;
 }
@@ -175,10 +199,25 @@ static ms_status collect(struct job *j, char **inputs, int ninputs, struct ms_er
     return MS_OK;
 }
 
+/* Parts of cbc-slices outputs are read with their index, not on their own. */
+static void skip_auxiliary(struct job *j)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < j->files.count; i++) {
+        if (ms_protect_is_auxiliary(j->files.paths[i])) {
+            free(j->files.paths[i]);
+            continue;
+        }
+        j->files.paths[k] = j->files.paths[i];
+        j->rel[k++] = j->rel[i];
+    }
+    j->files.count = k;
+}
+
 static int report(const struct job *j, double seconds)
 {
     int rc = 0;
-    uint64_t in = 0, out = 0;
+    uint64_t in = 0, out = 0, zipped = 0;
     size_t ok = 0;
     const char *scheme = NULL, *label = NULL;
 
@@ -192,6 +231,7 @@ static int report(const struct job *j, double seconds)
         ok++;
         in += j->reports[i].bytes_in;
         out += j->reports[i].bytes_out;
+        zipped += j->reports[i].compressed_bytes;
         if (j->reports[i].scheme) {
             scheme = j->reports[i].scheme->name;
             label = j->reports[i].scheme->label;
@@ -204,6 +244,9 @@ static int report(const struct job *j, double seconds)
                 j->unprotect ? "unprotected" : "protected", ok, j->files.count,
                 scheme ? " with " : "", scheme ? scheme : "", label ? ", " : "",
                 label ? label : "", in / 1e6, out / 1e6, seconds);
+    if (!cli_quiet && zipped)
+        fprintf(stderr, "compressed with %s before protection: %.1f MB (ratio %.2f)\n",
+                j->opt.compress, zipped / 1e6, (double)in / (double)zipped);
     return rc;
 }
 
@@ -256,6 +299,8 @@ static int run(int argc, char **argv, bool unprotect)
         ms_pathlist_clear(&j.files);
         return cli_fail(NULL, &err);
     }
+    if (unprotect)
+        skip_auxiliary(&j);
     j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
     if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK) {
         rc = cli_fail(j.out, &err);

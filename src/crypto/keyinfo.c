@@ -133,10 +133,31 @@ static bool is_symmetric(const uint8_t *data, size_t len)
     return len == MS_AES256_KEY_LEN || (len >= 11 && memcmp(data, "medseal-key", 11) == 0);
 }
 
+/* A DER SEQUENCE whose length is the file's (hex text starting "0" is not). */
+static bool looks_der(const uint8_t *data, size_t len)
+{
+    size_t n, hdr;
+    if (len < 2 || data[0] != 0x30)
+        return false;
+    if (data[1] < 0x80) {
+        n = data[1];
+        hdr = 2;
+    } else {
+        unsigned k = data[1] & 0x7F;
+        if (k == 0 || k > 4 || len < 2 + k)
+            return false;
+        n = 0;
+        for (unsigned i = 0; i < k; i++)
+            n = (n << 8) | data[2 + i];
+        hdr = 2 + k;
+    }
+    return hdr + n == len;
+}
+
 /* PEM text or a DER SEQUENCE: worth trying as a key or certificate. */
 static bool looks_asymmetric(const uint8_t *data, size_t len)
 {
-    return (len > 0 && data[0] == 0x30) || msi_contains(data, len, "-----BEGIN ");
+    return looks_der(data, len) || msi_contains(data, len, "-----BEGIN ");
 }
 
 static ms_status inspect_symmetric(const uint8_t *data, size_t len, struct ms_key_info *info,

@@ -109,8 +109,8 @@ static void format_value(const struct ms_element *el, struct text *t, unsigned m
             }
         }
         text_add(t, "[", 1);
-        if (n > max_chars) {
-            text_add(t, tmp, max_chars);
+        if (n > max_chars || n >= sizeof tmp) { /* tmp holds at most sizeof tmp - 1 */
+            text_add(t, tmp, max_chars < sizeof tmp ? max_chars : sizeof tmp - 1);
             text_add(t, "...", 3);
         } else {
             text_add(t, tmp, n);

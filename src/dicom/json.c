@@ -103,29 +103,35 @@ static size_t digits(const char *s, size_t i, size_t n)
     return i;
 }
 
+/* Index after the optional part of a JSON number that starts at i: the
+ * fraction (c '.') or the exponent (c 'e'); SIZE_MAX when it is cut short. */
+static size_t json_part(const char *s, size_t i, size_t n, char c)
+{
+    size_t k;
+    if (i >= n || (s[i] != c && !(c == 'e' && s[i] == 'E')))
+        return i;
+    i++;
+    if (c == 'e' && i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    k = digits(s, i, n);
+    return k == i ? SIZE_MAX : k;
+}
+
 /* True when s is a number in JSON's grammar (RFC 8259 6): "-0.5e3", not
  * ".5", "+1", "01", "1." or "1e". */
 static bool is_json_number(const char *s, size_t n)
 {
-    size_t i = (n && s[0] == '-') ? 1 : 0, k;
+    size_t i = (n && s[0] == '-') ? 1 : 0;
 
     if (i < n && s[i] == '0')
         i++;
-    else if ((k = digits(s, i, n)) > i)
-        i = k;
+    else if (digits(s, i, n) > i)
+        i = digits(s, i, n);
     else
         return false;
-    if (i < n && s[i] == '.') {
-        if ((k = digits(s, i + 1, n)) == i + 1)
-            return false;
-        i = k;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i += (i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-')) ? 2 : 1;
-        if ((k = digits(s, i, n)) == i)
-            return false;
-        i = k;
-    }
+    i = json_part(s, i, n, '.');
+    if (i != SIZE_MAX)
+        i = json_part(s, i, n, 'e');
     return i == n;
 }
 

@@ -245,7 +245,7 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
     ms_status st = enter(r, r->pos);
     if (st != MS_OK)
         return st;
-    while (r->pos < end || undef) {
+    while (r->pos < end) {
         struct header h;
         struct ms_dataset *item;
         uint64_t item_end = end;
@@ -472,6 +472,8 @@ static ms_status parse_dataset(struct reader *r, struct ms_dataset *ds, uint64_t
         if ((st = read_header(r, ds, end, &h)) != MS_OK)
             return st;
         if (h.tag == MS_TAG_ITEM_DELIM) {
+            if (top) /* would end the dataset: the rest would go unread */
+                return fail(r, MS_EMALFORMED, h.offset, "(FFFE,E00D) outside a sequence");
             if (!undef)
                 warn(r, h.offset, "item delimiter in a defined-length item");
             return MS_OK;
@@ -543,7 +545,7 @@ static ms_status parse_meta(struct reader *r, struct ms_file *f)
     }
     if (have_length && declared_end != r->pos)
         warn(r, start, "File Meta Information Group Length disagrees with the elements");
-    if (!r->explicit_vr)
+    if (!r->explicit_vr && f->meta->n)
         warn(r, start, "File Meta Information is not in Explicit VR Little Endian");
     return MS_OK;
 }
@@ -686,8 +688,15 @@ static ms_status parse_file(struct reader *r, struct ms_file *f)
         if (g != 0x0008 && g > 0x0028 && g != 0x7FE0)
             return ms_error_set(r->err, MS_EMALFORMED,
                                 "not a DICOM file: no preamble, no meta, first group %04X", g);
+        if (r->size - r->pos >= 8 && msi_rd32le(r->buf + r->pos) == 0 &&
+            msi_rd32le(r->buf + r->pos + 4) == 0) /* zero fill, or a file cut in its preamble */
+            return ms_error_set(r->err, MS_EMALFORMED,
+                                "not a DICOM file: no preamble, no meta, starts with zero bytes");
     }
     st = parse_dataset(r, f->ds, r->size, false);
+    if (st == MS_OK && !f->meta->n && !f->ds->n && !r->stopped)
+        st = ms_error_set(r->err, MS_EMALFORMED, "no data elements (%llu bytes)",
+                          (unsigned long long)f->input_size);
     if (st == MS_OK && r->depth != 0)
         st = ms_error_set(r->err, MS_EINTERNAL, "reader depth out of balance");
     return st;

@@ -171,12 +171,25 @@ static void put_header(struct writer *w, uint32_t tag, ms_vr vr, uint64_t len)
 
 static ms_status write_dataset(struct writer *w, const struct ms_dataset *ds);
 
+/* Readers of Implicit VR take the VR from the dictionary (UN when unknown). */
+static ms_vr dictionary_vr(uint32_t tag)
+{
+    const struct ms_dict_entry *d = ms_dict_find(tag);
+    return d ? d->vr : MS_VR_NONE;
+}
+
 static ms_status write_sequence(struct writer *w, const struct ms_element *el)
 {
     bool undef = el->flags & MSI_EL_UNDEF;
     uint64_t len = undef ? MS_UNDEFINED_LENGTH : element_size(el, w->explicit_vr) -
                                                      header_size(MS_VR_SQ, w->explicit_vr);
+    ms_vr dvr = dictionary_vr(el->tag);
     ms_status st;
+
+    if (!w->explicit_vr && dvr != MS_VR_SQ && dvr != MS_VR_UN && dvr != MS_VR_NONE)
+        return ms_error_set(w->err, MS_EUNSUPPORTED,
+                            "(%04X,%04X) is a sequence, Implicit VR would make it %s",
+                            TAG_ARGS(el->tag), ms_vr_name(dvr));
 
     if (!undef && len >= MS_UNDEFINED_LENGTH)
         return ms_error_set(w->err, MS_ELIMIT, "sequence (%04X,%04X) is too long",
@@ -232,6 +245,10 @@ static ms_status write_element(struct writer *w, const struct ms_dataset *ds, ui
     if (el->flags & MSI_EL_ENCAP)
         return write_fragments(w, el);
     vr = written_vr(el, w->explicit_vr);
+    if (!w->explicit_vr && el->length && dictionary_vr(el->tag) == MS_VR_SQ)
+        return ms_error_set(w->err, MS_EUNSUPPORTED,
+                            "(%04X,%04X) has VR %s, Implicit VR would make it a sequence",
+                            TAG_ARGS(el->tag), ms_vr_name((ms_vr)el->vr));
     if (padded(el->length) >= MS_UNDEFINED_LENGTH)
         return ms_error_set(w->err, MS_ELIMIT, "(%04X,%04X) is too long", TAG_ARGS(el->tag));
     if (MS_TAG_ELEMENT(el->tag) == 0 && el->length == 4 && (el->vr == MS_VR_UL || el->vr == MS_VR_UN)) {

@@ -6,16 +6,44 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "internal.h"
 #include "protect/scheme.h"
 
 /* Each scheme is defined in its own file. The order is the order of
  * docs/protect.md: strong defaults first, papers' schemes after. */
+extern const struct msi_scheme msi_scheme_deid;
+extern const struct msi_scheme msi_scheme_cms;
+extern const struct msi_scheme msi_scheme_pixel_gcm;
+extern const struct msi_scheme msi_scheme_chaos;
+extern const struct msi_scheme msi_scheme_ecb;
+extern const struct msi_scheme msi_scheme_otp;
+extern const struct msi_scheme msi_scheme_stego;
+extern const struct msi_scheme msi_scheme_cbc_slices;
+
 static const struct msi_scheme *const schemes[] = {
+    &msi_scheme_cms,
+    &msi_scheme_deid,
+    &msi_scheme_pixel_gcm,
+    &msi_scheme_chaos,
+    &msi_scheme_ecb,
+    &msi_scheme_cbc_slices,
+    &msi_scheme_otp,
+    &msi_scheme_stego,
     NULL
 };
 
 #define SCHEME_COUNT (sizeof schemes / sizeof schemes[0] - 1)
+
+void msi_protect_report_sizes(struct ms_protect_report *rep, const char *in, const char *out)
+{
+    struct stat sb;
+    if (stat(in, &sb) == 0)
+        rep->bytes_in = (uint64_t)sb.st_size;
+    if (stat(out, &sb) == 0)
+        rep->bytes_out = (uint64_t)sb.st_size;
+}
 
 size_t ms_scheme_count(void)
 {
@@ -41,6 +69,49 @@ const struct ms_scheme_info *ms_scheme_find(const char *name)
     return s ? &s->info : NULL;
 }
 
+/* A fresh empty temporary file next to path (its name in buf). */
+static ms_status make_temp(const char *path, char *buf, size_t cap, struct ms_error *err)
+{
+    int fd;
+    ms_status st = msi_atomic_open(path, buf, cap, &fd, err);
+    if (st == MS_OK)
+        close(fd);
+    return st;
+}
+
+/* Compression before the scheme, armor after it: each stage writes a
+ * temporary file next to out that the next stage reads. */
+static ms_status protect_staged(const struct msi_scheme *s, const char *in, const char *out,
+                                const struct ms_protect_options *opt,
+                                struct ms_protect_report *rep, struct ms_error *err)
+{
+    char zipped[4096] = "", raw[4096] = "";
+    const char *src = in, *dst = out;
+    ms_status st = MS_OK;
+
+    if (opt->compress) {
+        st = make_temp(out, zipped, sizeof zipped, err);
+        if (st == MS_OK)
+            st = msi_compress_file(in, zipped, opt->compress, &rep->compressed_bytes, err);
+        src = zipped;
+    }
+    if (st == MS_OK && opt->armor) {
+        st = make_temp(out, raw, sizeof raw, err);
+        dst = raw;
+    }
+    if (st == MS_OK)
+        st = s->protect(src, dst, opt, rep, err);
+    if (st == MS_OK && opt->armor)
+        st = ms_armor_file(raw, out, err);
+    if (zipped[0])
+        unlink(zipped);
+    if (raw[0])
+        unlink(raw);
+    if (st == MS_OK && (opt->compress || opt->armor))
+        msi_protect_report_sizes(rep, in, out);
+    return st;
+}
+
 ms_status ms_protect_file(const char *in, const char *out, const struct ms_protect_options *opt,
                           struct ms_protect_report *rep, struct ms_error *err)
 {
@@ -62,21 +133,13 @@ ms_status ms_protect_file(const char *in, const char *out, const struct ms_prote
         return ms_error_set(err, MS_EUSAGE,
                             "scheme '%s' is %s; it is refused unless forced (--i-know)", name,
                             s->info.label);
+    if (opt->compress && !msi_compress_syntax(opt->compress))
+        return ms_error_set(err, MS_EUSAGE, "unknown compression '%s' (deflate, rle, jpeg-ls)",
+                            opt->compress);
+    if (opt->armor && s == &msi_scheme_cbc_slices)
+        return ms_error_set(err, MS_EUSAGE, "--armor cannot wrap cbc-slices' several output files");
     rep->scheme = &s->info;
-    if (opt->armor) { /* the scheme writes next to out, then the armor replaces it */
-        char raw[4096];
-        ms_status st;
-        int fd;
-        if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
-            return st;
-        close(fd);
-        st = s->protect(in, raw, opt, rep, err);
-        if (st == MS_OK)
-            st = ms_armor_file(raw, out, err);
-        unlink(raw);
-        return st;
-    }
-    return s->protect(in, out, opt, rep, err);
+    return protect_staged(s, in, out, opt, rep, err);
 }
 
 /* First bytes of a file, for recognition. */
@@ -101,10 +164,40 @@ static const struct msi_scheme *identify(const char *path)
     return NULL;
 }
 
+bool ms_protect_is_auxiliary(const char *path)
+{
+    uint8_t head[512];
+    size_t len = read_head(path, head, sizeof head);
+    return msi_cbc_slices_is_part(head, len);
+}
+
 const struct ms_scheme_info *ms_protect_identify(const char *path)
 {
     const struct msi_scheme *s = identify(path);
     return s ? &s->info : NULL;
+}
+
+/* The scheme's output goes to a temporary file; medseal's compression is
+ * undone from there into out, or the file is renamed to out. */
+static ms_status unprotect_staged(const struct msi_scheme *s, const char *in, const char *out,
+                                  const struct ms_protect_options *opt,
+                                  struct ms_protect_report *rep, struct ms_error *err)
+{
+    char plain[4096];
+    bool compressed = false;
+    ms_status st = make_temp(out, plain, sizeof plain, err);
+
+    if (st != MS_OK)
+        return st;
+    st = s->unprotect(in, plain, opt, rep, err);
+    if (st == MS_OK)
+        st = msi_decompress_file(plain, out, &compressed, err);
+    if (st == MS_OK && !compressed && rename(plain, out) != 0)
+        st = ms_error_set(err, MS_EIO, "cannot rename to %s", out);
+    unlink(plain);
+    if (st == MS_OK)
+        msi_protect_report_sizes(rep, in, out);
+    return st;
 }
 
 ms_status ms_unprotect_file(const char *in, const char *out,
@@ -114,6 +207,8 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     static const struct ms_protect_options defaults;
     struct ms_protect_report local;
     const struct msi_scheme *s;
+    uint8_t head[64];
+    size_t len;
 
     if (!opt)
         opt = &defaults;
@@ -122,26 +217,20 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     memset(rep, 0, sizeof *rep);
     if (access(in, R_OK) != 0)
         return ms_error_set(err, MS_EIO, "cannot read the input");
-    {
-        uint8_t head[64];
-        size_t len = read_head(in, head, sizeof head);
-        if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
-            char raw[4096];
-            ms_status st;
-            int fd;
-            if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
-                return st;
-            close(fd);
+    len = read_head(in, head, sizeof head);
+    if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
+        char raw[4096];
+        ms_status st = make_temp(out, raw, sizeof raw, err);
+        if (st == MS_OK)
             st = ms_dearmor_file(in, raw, err);
-            if (st == MS_OK)
-                st = ms_unprotect_file(raw, out, opt, rep, err);
-            unlink(raw);
-            return st;
-        }
+        if (st == MS_OK)
+            st = ms_unprotect_file(raw, out, opt, rep, err);
+        unlink(raw);
+        return st;
     }
     s = identify(in);
     if (!s)
         return ms_error_set(err, MS_EUNSUPPORTED, "not a file protected by a known scheme");
     rep->scheme = &s->info;
-    return s->unprotect(in, out, opt, rep, err);
+    return unprotect_staged(s, in, out, opt, rep, err);
 }

@@ -133,11 +133,11 @@ static bool term_true(const struct msi_iod_term *t, const struct ms_dataset *ds)
 }
 
 /* Terms joined left to right, "and" binding tighter than "or". */
-static bool condition_true(const struct msi_iod_rule *r, const struct ms_dataset *ds)
+static bool condition_true(uint32_t first, uint32_t count, const struct ms_dataset *ds)
 {
     bool any = false, group = true;
-    for (uint32_t i = 0; i < r->cond_count; i++) {
-        const struct msi_iod_term *t = &msi_iod_terms[r->cond_first + i];
+    for (uint32_t i = 0; i < count; i++) {
+        const struct msi_iod_term *t = &msi_iod_terms[first + i];
         bool v = term_true(t, ds);
         if (i > 0 && t->join == MSI_J_OR) {
             any = any || group;
@@ -231,7 +231,7 @@ static void check_presence(struct iod_check *c, size_t rule, uint32_t tag,
     bool needs_value = r->type == MSI_T1 || r->type == MSI_T1C;
 
     if ((r->type == MSI_T1C || r->type == MSI_T2C) && r->cond_count)
-        required = condition_true(r, ds);
+        required = condition_true(r->cond_first, r->cond_count, ds);
     if (!el) {
         if (required)
             report_rule(c, rule, tag, SEEN_ABSENT, "is absent");
@@ -339,11 +339,17 @@ static bool module_present(const struct ms_dataset *ds, const struct msi_iod_use
     return false;
 }
 
+/* Mandatory, or conditional with a compiled condition that holds. */
+static bool use_required(const struct msi_iod_use *u, const struct ms_dataset *ds)
+{
+    return u->usage == MSI_U_M || (u->cond_count && condition_true(u->cond_first, u->cond_count, ds));
+}
+
 static void check_module(struct iod_check *c, const struct ms_dataset *ds,
                          const struct msi_iod_use *u)
 {
     const struct msi_iod_module *m = &msi_iod_modules[u->module];
-    if (u->usage != MSI_U_M && !module_present(ds, u))
+    if (!use_required(u, ds) && !module_present(ds, u))
         return;
     c->module = m->name;
     c->module_index = u->module;
@@ -370,7 +376,8 @@ static void check_macro_in_item(struct iod_check *c, const struct ms_dataset *it
     c->path[old] = '\0';
 }
 
-static void check_functional_group(struct iod_check *c, const struct ms_dataset *shared,
+static void check_functional_group(struct iod_check *c, const struct ms_dataset *ds,
+                                   const struct ms_dataset *shared,
                                    const struct ms_element *per_frame, size_t nframes,
                                    const struct msi_iod_use *u)
 {
@@ -392,7 +399,7 @@ static void check_functional_group(struct iod_check *c, const struct ms_dataset 
         else if (!in_shared && missing++ == 0)
             first_missing = k + 1;
     }
-    if (u->usage == MSI_U_M && missing)
+    if (missing && use_required(u, ds))
         msi_report(c->fn, c->ctx, MS_SEVERITY_ERROR, c->label, "functional-group",
                    msi_iod_rules[m->rule_first].tag, "", m->name,
                    "functional group '%s' is in neither the shared nor the per-frame groups of "
@@ -424,7 +431,8 @@ static void check_functional_groups(struct iod_check *c, const struct ms_dataset
     if (items < (size_t)frames)
         frames = (int64_t)items;
     for (uint32_t i = 0; i < iod->fg_count; i++)
-        check_functional_group(c, shared, per_frame, (size_t)frames, &msi_iod_uses[iod->fg_first + i]);
+        check_functional_group(c, ds, shared, per_frame, (size_t)frames,
+                               &msi_iod_uses[iod->fg_first + i]);
 }
 
 /* ---- File Meta Information ------------------------------------------------------------------ */

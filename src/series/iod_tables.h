@@ -68,6 +68,8 @@ struct msi_iod_use {
     uint8_t usage;        /* enum msi_iod_usage */
     uint32_t marker_first; /* msi_iod_markers: rows whose presence means the module is */
     uint32_t marker_count;
+    uint32_t cond_first;   /* msi_iod_terms: compiled condition of a C use */
+    uint32_t cond_count;   /* 0: none (the module is checked when present) */
 };
 
 struct msi_iod {

@@ -208,38 +208,84 @@ static void test_nifti(void)
 
 /* ---- negative ---------------------------------------------------------------------------- */
 
-static void test_bad_calls(void)
+/* Four slices of the series, opened; the caller closes them. */
+static bool open_four(struct opened *o)
+{
+    ms_status st;
+    fx_mkdtemp(o->dir, sizeof o->dir);
+    fx_copy_slices(o->dir, 1, 4);
+    CHECK_INT(open_dir(o, &st), MS_OK);
+    return st == MS_OK;
+}
+
+static void test_no_such_stack(void)
 {
     struct opened o;
     struct ms_volume *v = NULL;
     struct ms_error err;
-    ms_status st;
-    float *a = malloc(NPIX * sizeof *a);
-    char path[400];
-    struct stat sb;
-
-    fx_mkdtemp(o.dir, sizeof o.dir);
-    fx_copy_slices(o.dir, 1, 4);
-    CHECK_INT(open_dir(&o, &st), MS_OK);
-    if (st != MS_OK)
+    if (!open_four(&o))
         return;
     CHECK_INT(ms_volume_open(&v, ms_scan_series(o.scan, 0), 1, &err), MS_ENOTFOUND);
     CHECK(v == NULL);
-    CHECK_INT(ms_volume_resample(o.vol, -1.0, &err), MS_EUSAGE);
-    CHECK_INT(ms_volume_resample(o.vol, 0.00001, &err), MS_ELIMIT);
-    CHECK_INT(ms_volume_read_slice(o.vol, 4, a, &err), MS_EUSAGE);
-    CHECK_INT(ms_volume_write_nifti(o.vol, "/nonexistent/dir/out.nii", MS_NIFTI_AUTO, &err), MS_EIO);
-    CHECK(stat("/nonexistent/dir/out.nii", &sb) != 0);
-    snprintf(path, sizeof path, "%s/CT0003.dcm", o.dir);
-    remove(path); /* gone after the scan */
-    CHECK_INT(ms_volume_read_slice(o.vol, 2, a, &err), MS_EIO);
-    CHECK_INT(ms_volume_read_slice(o.vol, 1, a, &err), MS_OK);
     ms_volume_destroy(NULL);
     close_dir(&o);
+}
+
+static void test_bad_resample(void)
+{
+    struct opened o;
+    struct ms_volume_geometry g;
+    struct ms_error err;
+    if (!open_four(&o))
+        return;
+    CHECK_INT(ms_volume_resample(o.vol, -1.0, &err), MS_EUSAGE);
+    CHECK_INT(ms_volume_resample(o.vol, 0.00001, &err), MS_ELIMIT);
+    ms_volume_get_geometry(o.vol, &g);
+    CHECK(!g.resampled && g.nz == 4); /* unchanged by the refusals */
+    close_dir(&o);
+}
+
+static void test_slice_out_of_range(void)
+{
+    struct opened o;
+    struct ms_error err;
+    float *a = malloc(NPIX * sizeof *a);
+    if (open_four(&o)) {
+        CHECK_INT(ms_volume_read_slice(o.vol, 4, a, &err), MS_EUSAGE);
+        close_dir(&o);
+    }
     free(a);
 }
 
-static void one_slice_resample(void)
+static void test_nifti_unwritable(void)
+{
+    struct opened o;
+    struct ms_error err;
+    struct stat sb;
+    if (!open_four(&o))
+        return;
+    CHECK_INT(ms_volume_write_nifti(o.vol, "/nonexistent/dir/out.nii", MS_NIFTI_AUTO, &err), MS_EIO);
+    CHECK(stat("/nonexistent/dir/out.nii", &sb) != 0);
+    close_dir(&o);
+}
+
+static void test_file_gone(void)
+{
+    struct opened o;
+    struct ms_error err;
+    char path[400];
+    float *a = malloc(NPIX * sizeof *a);
+    if (open_four(&o)) {
+        snprintf(path, sizeof path, "%s/CT0003.dcm", o.dir);
+        remove(path); /* gone after the scan */
+        CHECK_INT(ms_volume_read_slice(o.vol, 2, a, &err), MS_EIO);
+        CHECK_INT(ms_volume_read_slice(o.vol, 1, a, &err), MS_OK);
+        close_dir(&o);
+    }
+    free(a);
+}
+
+static void test_one_slice_resample(void)
 {
     struct opened o;
     struct ms_error err;
@@ -287,13 +333,9 @@ static void refused(fx_edit_fn edit, ms_status want)
     close_dir(&o);
 }
 
-static void test_refused(void)
-{
-    one_slice_resample();
-    refused(three_samples, MS_EUNSUPPORTED);
-    refused(smaller, MS_EUNSUPPORTED);
-    refused(no_spacing, MS_EMALFORMED);
-}
+static void test_three_samples_refused(void) { refused(three_samples, MS_EUNSUPPORTED); }
+static void test_mixed_sizes_refused(void) { refused(smaller, MS_EUNSUPPORTED); }
+static void test_no_spacing_refused(void) { refused(no_spacing, MS_EMALFORMED); }
 
 int main(void)
 {
@@ -301,7 +343,14 @@ int main(void)
     test_sorted_by_position();
     test_resample();
     test_nifti();
-    test_bad_calls();
-    test_refused();
+    test_no_such_stack();
+    test_bad_resample();
+    test_slice_out_of_range();
+    test_nifti_unwritable();
+    test_file_gone();
+    test_one_slice_resample();
+    test_three_samples_refused();
+    test_mixed_sizes_refused();
+    test_no_spacing_refused();
     return check_done();
 }
