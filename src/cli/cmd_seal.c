@@ -116,8 +116,6 @@ static ms_status load_signer(const struct seal_args *a, struct ms_pkey **k, stru
     if (st == MS_OK)
         st = ms_pkey_load_private(k, a->sign_key, plen ? pass : NULL, plen, err);
     ms_crypto_wipe(pass, sizeof pass);
-    if (st != MS_OK)
-        ms_error_prefix(err, "%s", a->sign_key);
     return st;
 }
 
@@ -152,10 +150,8 @@ static int cmd_seal(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     st = ms_keyfile_read(a.key_file, key, NULL, &err);
-    if (st != MS_OK) {
-        ms_error_prefix(&err, "%s", a.key_file);
+    if (st != MS_OK)
         return cli_fail(NULL, &err);
-    }
     st = load_signer(&a, &signer, &err);
     so.exclude = a.out;
     so.threads = a.threads;

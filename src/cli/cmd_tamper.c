@@ -129,8 +129,6 @@ static int cmd_tamper(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (a.key_file) {
         st = ms_keyfile_read(a.key_file, key, NULL, &err);
-        if (st != MS_OK)
-            ms_error_prefix(&err, "%s", a.key_file);
         a.o.replace_key = key;
     }
     if (st == MS_OK)

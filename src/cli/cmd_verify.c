@@ -137,10 +137,8 @@ static ms_status load_trust(const struct verify_args *a, struct ms_pkey **keys,
                             struct ms_error *err)
 {
     for (size_t i = 0; i < a->ntrust; i++)
-        if (ms_pkey_load_public(&keys[i], a->trust[i], err) != MS_OK) {
-            ms_error_prefix(err, "%s", a->trust[i]);
+        if (ms_pkey_load_public(&keys[i], a->trust[i], err) != MS_OK)
             return err->code;
-        }
     return MS_OK;
 }
 
@@ -181,10 +179,8 @@ static int cmd_verify(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     st = ms_keyfile_read(a.key_file, key, NULL, &err);
-    if (st != MS_OK) {
-        ms_error_prefix(&err, "%s", a.key_file);
+    if (st != MS_OK)
         return cli_fail(NULL, &err);
-    }
     st = load_trust(&a, trust, &err);
     so.exclude = a.seal;
     so.threads = a.threads;
