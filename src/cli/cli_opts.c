@@ -77,6 +77,21 @@ int cli_parse_leading(const struct cli_parser *p, int argc, char **argv, void *a
     return -1;
 }
 
+int cli_study_input(void *args, char *word)
+{
+    struct cli_study *s = args;
+    if (s->ninputs == CLI_MAX_INPUTS)
+        return cli_usage(s->cmd, "too many inputs");
+    s->inputs[s->ninputs++] = word;
+    return -1;
+}
+
+int cli_study_threads(void *args, char **values)
+{
+    ((struct cli_study *)args)->threads = (unsigned)strtoul(values[0], NULL, 10);
+    return -1;
+}
+
 bool cli_parse_count(const char *text, size_t *out)
 {
     char *end;

@@ -23,6 +23,23 @@ int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_o
                       size_t nopts, void *args, int (*positional)(void *args, char *word),
                       void (*help)(void));
 
+/** What the study commands (drr, seal, verify) share: their inputs and
+ * --threads. It is the first member of their argument struct, so that the
+ * two handlers below take that struct as their args. */
+#define CLI_MAX_INPUTS 64
+struct cli_study {
+    const char *cmd; /* the command, for usage errors */
+    const char *inputs[CLI_MAX_INPUTS];
+    size_t ninputs;
+    unsigned threads;
+};
+
+/** Positional handler for cli_parse_options(): one more input (a usage
+ * error past CLI_MAX_INPUTS). */
+int cli_study_input(void *args, char *word);
+/** Option handler of --threads N. */
+int cli_study_threads(void *args, char **values);
+
 /** A subcommand of the form `cmd [OPTION]... PATH...`. */
 struct cli_parser {
     const char *cmd;
