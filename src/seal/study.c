@@ -653,3 +653,17 @@ ms_status ms_study_drr(struct ms_study *s, size_t v, unsigned views,
     ms_drr_destroy(d);
     return st;
 }
+
+ms_status msi_study_hash_rest(struct ms_study *s, struct ms_error *err)
+{
+    size_t *rest = malloc((s->nitems + 1) * sizeof *rest), n = 0;
+    ms_status st;
+    if (!rest)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->nitems; i++)
+        if (!s->items[i].hashed)
+            rest[n++] = i;
+    st = msi_study_run(s, rest, n, NULL, NULL, true, false, "hashing", err);
+    free(rest);
+    return st;
+}
