@@ -27,10 +27,8 @@ ms_status ms_grid_block_histogram(const struct ms_grid *g, const struct ms_image
                                   uint64_t *counts, size_t ncounts, struct ms_error *err)
 {
     struct ms_rect r = {0, 0, 0, 0};
-    ms_status st = msi_grid_check_image(g, img, err);
+    ms_status st = msi_grid_block_of(g, img, block, &r, err);
 
-    if (st == MS_OK)
-        st = ms_grid_block_rect(g, block, &r, err);
     return st == MS_OK ? msi_hist_count(img, &r, range, counts, ncounts, err) : st;
 }
 

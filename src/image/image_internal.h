@@ -30,6 +30,10 @@ ms_status msi_image_check_pair(const struct ms_image *a, const struct ms_image *
 /** MS_EUSAGE unless img has the grid's width and height. */
 ms_status msi_grid_check_image(const struct ms_grid *g, const struct ms_image *img,
                                struct ms_error *err);
+/** msi_grid_check_image(), then the rectangle of block into r
+ * (ms_grid_block_rect()). */
+ms_status msi_grid_block_of(const struct ms_grid *g, const struct ms_image *img, uint32_t block,
+                            struct ms_rect *r, struct ms_error *err);
 
 /** MS_EUSAGE unless range is usable. */
 ms_status msi_hist_range_check(const struct ms_hist_range *range, struct ms_error *err);
