@@ -109,40 +109,39 @@ static bool check_dt(const char *v, size_t n, const char **why)
     return body <= 8 || valid_time(v + 8, body - 8);
 }
 
-static bool check_ds(const char *v, size_t n, const char **why)
+/* v without its leading and trailing spaces, NUL-terminated in buf; false
+ * when that is empty or does not fit in cap bytes. */
+static bool trimmed(const char *v, size_t n, char *buf, size_t cap)
 {
-    char buf[32], *end;
     size_t s = 0, e = n;
-    *why = "not a decimal string";
     while (s < e && v[s] == ' ')
         s++;
     while (e > s && v[e - 1] == ' ')
         e--;
-    if (e == s || e - s >= sizeof buf)
+    if (e == s || e - s >= cap)
         return false;
-    for (size_t i = s; i < e; i++)
-        if (!strchr("0123456789+-.eE", v[i]))
-            return false;
     memcpy(buf, v + s, e - s);
     buf[e - s] = '\0';
+    return true;
+}
+
+static bool check_ds(const char *v, size_t n, const char **why)
+{
+    char buf[32], *end;
+    *why = "not a decimal string";
+    if (!trimmed(v, n, buf, sizeof buf) || buf[strspn(buf, "0123456789+-.eE")] != '\0')
+        return false;
     strtod(buf, &end);
     return *end == '\0';
 }
 
 static bool check_is(const char *v, size_t n, const char **why)
 {
-    size_t s = 0, e = n;
     long long x;
     char buf[16];
     *why = "not an integer string in -2^31..2^31-1";
-    while (s < e && v[s] == ' ')
-        s++;
-    while (e > s && v[e - 1] == ' ')
-        e--;
-    if (e == s || e - s >= sizeof buf)
+    if (!trimmed(v, n, buf, sizeof buf))
         return false;
-    memcpy(buf, v + s, e - s);
-    buf[e - s] = '\0';
     if (!all_digits(buf + (buf[0] == '+' || buf[0] == '-'), strlen(buf) - (buf[0] == '+' || buf[0] == '-')))
         return false;
     x = atoll(buf);
