@@ -51,17 +51,23 @@ static bool grow(struct ms_dataset *ds)
     return true;
 }
 
-struct ms_element *msi_dataset_append(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
+/* A new empty element of ds (not yet in its array). */
+static struct ms_element *new_element(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
 {
-    struct ms_element *el;
-    if (!grow(ds))
-        return NULL;
-    el = msi_arena_alloc(ds->arena, sizeof *el);
+    struct ms_element *el = msi_arena_alloc(ds->arena, sizeof *el);
     if (!el)
         return NULL;
     el->tag = tag;
     el->vr = (uint8_t)vr;
     el->parent = ds;
+    return el;
+}
+
+struct ms_element *msi_dataset_append(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
+{
+    struct ms_element *el;
+    if (!grow(ds) || !(el = new_element(ds, tag, vr)))
+        return NULL;
     if (ds->n && ds->els[ds->n - 1]->tag >= tag)
         ds->sorted = false;
     ds->els[ds->n++] = el;
@@ -202,15 +208,11 @@ bool ms_dataset_get_int(const struct ms_dataset *ds, uint32_t tag, size_t idx, i
 struct ms_element *msi_dataset_upsert(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
 {
     int64_t i = find_index(ds, tag);
-    struct ms_element *el;
+    struct ms_element *el = new_element(ds, tag, vr);
     uint32_t pos;
 
-    el = msi_arena_alloc(ds->arena, sizeof *el);
     if (!el)
         return NULL;
-    el->tag = tag;
-    el->vr = (uint8_t)vr;
-    el->parent = ds;
     if (i >= 0) {
         el->offset = ds->els[i]->offset;
         ds->els[i] = el;
