@@ -211,6 +211,17 @@ static void broken_copy(char *dir, size_t cap, int skip)
     fx_copy_slices(dir, skip + 1, 20);
 }
 
+/* Slices 1-20 in a new dir, slice 10 edited by edit; scanned and checked. */
+static void edited_series(char *dir, size_t cap, fx_edit_fn edit, void *ctx,
+                          struct ms_scan **scan, struct fx_findings *c)
+{
+    tu_mkdtemp(dir, cap);
+    fx_copy_slices(dir, 1, 9);
+    fx_copy_slices(dir, 11, 20);
+    fx_edit_slice(dir, "CT0010.dcm", 10, edit, ctx);
+    fx_scan_check(dir, scan, c);
+}
+
 static void test_slice_removed(void)
 {
     char dir[256];
@@ -285,11 +296,7 @@ static void test_slice_shifted(void)
     struct fx_findings c;
     struct position p = {0, 0, 0.5};
 
-    tu_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, move_slice, &p);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, move_slice, &p, &scan, &c);
     CHECK_INT(fx_count(&c, "irregular-spacing", T_IPP, "CT0010.dcm"), 1);
     CHECK_INT(c.errors, 1);
     if (c.errors != 1)
@@ -305,11 +312,7 @@ static void test_slice_off_axis(void)
     struct fx_findings c;
     struct position p = {4.0, 0, 0};
 
-    tu_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, move_slice, &p);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, move_slice, &p, &scan, &c);
     CHECK_INT(fx_count(&c, "off-axis", T_IPP, "CT0010.dcm"), 1);
     CHECK_INT(c.errors, 1);
     ms_scan_destroy(scan);
@@ -322,11 +325,7 @@ static void test_slice_from_another_patient(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    tu_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, foreign, NULL);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, foreign, NULL, &scan, &c);
     CHECK_INT(fx_count(&c, "series-mismatch", MS_TAG(0x0010, 0x0020), "CT0010.dcm"), 1);
     CHECK_INT(fx_count(&c, "series-mismatch", MS_TAG(0x0020, 0x000D), "CT0010.dcm"), 1);
     CHECK_INT(fx_count(&c, "series-mismatch", MS_TAG(0x0020, 0x0052), "CT0010.dcm"), 1);
@@ -341,11 +340,7 @@ static void test_slice_from_another_series(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    tu_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, other_series, NULL);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, other_series, NULL, &scan, &c);
     CHECK_INT(ms_scan_series_count(scan), 2);
     CHECK_INT(fx_count(&c, "gap", T_IPP, "CT0011.dcm"), 1);
     ms_scan_destroy(scan);
