@@ -238,6 +238,36 @@ static ms_status enter(struct reader *r, uint64_t pos)
     return MS_OK;
 }
 
+/* The delimiter that ends a sequence: warnings when it should not be there. */
+static void sequence_delimiter(struct reader *r, const struct header *h, bool undef)
+{
+    if (!undef)
+        warn(r, h->offset, "sequence delimiter in a defined-length sequence");
+    if (h->length != 0)
+        warn(r, h->offset, "sequence delimiter with length %llu", (unsigned long long)h->length);
+}
+
+/* Where an item of defined length ends. One longer than the data left
+ * (limit) or than its sequence (*end) is read on, with a warning, as DCMTK
+ * and pydicom do; *end moves with it. */
+static uint64_t defined_item_end(struct reader *r, const struct ms_element *el,
+                                 const struct header *h, uint64_t limit, uint64_t *end)
+{
+    if (h->length > limit - r->pos) {
+        warn(r, h->offset, "item of %llu bytes cut to the %llu bytes left",
+             (unsigned long long)h->length, (unsigned long long)(limit - r->pos));
+        *end = limit;
+        return limit;
+    }
+    if (h->length > *end - r->pos) {
+        warn(r, h->offset, "item of %llu bytes goes beyond its sequence (%04X,%04X)",
+             (unsigned long long)h->length, TAG_ARGS(el->tag));
+        *end = r->pos + h->length;
+        return *end;
+    }
+    return r->pos + h->length;
+}
+
 /* Items of a sequence: until end (defined length) or the delimiter. */
 static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t end, uint64_t limit,
                              bool undef)
@@ -248,16 +278,12 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
     while (r->pos < end) {
         struct header h;
         struct ms_dataset *item;
-        uint64_t item_end = end;
+        uint64_t item_end;
 
         if ((st = read_header(r, el->parent, end, &h)) != MS_OK)
             break;
         if (h.tag == MS_TAG_SEQ_DELIM) {
-            if (!undef)
-                warn(r, h.offset, "sequence delimiter in a defined-length sequence");
-            if (h.length != 0)
-                warn(r, h.offset, "sequence delimiter with length %llu",
-                     (unsigned long long)h.length);
+            sequence_delimiter(r, &h, undef);
             undef = false;
             break;
         }
@@ -274,22 +300,8 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
         }
         item->offset = at(r, h.offset);
         item->length = h.length;
-        if (h.length == MS_UNDEFINED_LENGTH) {
-            item->undef = true;
-        } else if (h.length > limit - r->pos) {
-            /* DCMTK and pydicom read such an item up to the end of the data */
-            warn(r, h.offset, "item of %llu bytes cut to the %llu bytes left",
-                 (unsigned long long)h.length, (unsigned long long)(limit - r->pos));
-            end = item_end = limit;
-        } else if (h.length > end - r->pos) {
-            /* the sequence's length is too short: DCMTK and pydicom read on */
-            warn(r, h.offset, "item of %llu bytes goes beyond its sequence (%04X,%04X)",
-                 (unsigned long long)h.length, TAG_ARGS(el->tag));
-            end = r->pos + h.length;
-            item_end = end;
-        } else {
-            item_end = r->pos + h.length;
-        }
+        item->undef = h.length == MS_UNDEFINED_LENGTH;
+        item_end = item->undef ? end : defined_item_end(r, el, &h, limit, &end);
         if ((st = parse_dataset(r, item, item_end, item->undef)) != MS_OK)
             break;
         if (!item->undef && r->pos != item_end)
