@@ -222,6 +222,24 @@ static ms_status write_json_file(const char *path, json_object *o, struct ms_err
     return msi_atomic_close(fd, tmp, path, true, err);
 }
 
+/* The metadata JSON of a split: layout, parts, the file's SHA-256 (digest)
+ * and the dataset without Pixel Data (removed from f). */
+static ms_status split_meta(struct ms_file *f, const struct ms_pixel_info *pi,
+                            const struct layout *lay, const uint8_t *file, uint64_t size,
+                            const uint8_t digest[32], json_object **meta, struct ms_error *err)
+{
+    json_object *ds;
+
+    *meta = layout_json(pi, lay, file, size, digest);
+    ds = dataset_json(f, err);
+    if (!*meta || !ds) {
+        json_object_put(ds);
+        return ms_error_set(err, MS_ENOMEM, "cannot build the metadata");
+    }
+    json_object_object_add(*meta, "dataset", ds);
+    return MS_OK;
+}
+
 ms_status ms_split_file(const char *in, const char *png_out, const char *meta_out, bool rgb24,
                         struct ms_error *err)
 {
@@ -233,7 +251,7 @@ ms_status ms_split_file(const char *in, const char *png_out, const char *meta_ou
     const uint8_t *file = NULL;
     uint64_t size = 0;
     uint8_t digest[32];
-    json_object *meta = NULL, *ds;
+    json_object *meta = NULL;
     ms_status st = msi_map_file(in, &file, &size, err);
 
     if (st == MS_OK)
@@ -247,14 +265,8 @@ ms_status ms_split_file(const char *in, const char *png_out, const char *meta_ou
         st = ms_sha256(file, (size_t)size, digest, err);
     if (st == MS_OK)
         st = pixels_to_image(&pi, &lay, &img, err);
-    if (st == MS_OK) {
-        meta = layout_json(&pi, &lay, file, size, digest);
-        ds = dataset_json(f, err);
-        if (!meta || !ds)
-            st = ms_error_set(err, MS_ENOMEM, "cannot build the metadata");
-        else
-            json_object_object_add(meta, "dataset", ds);
-    }
+    if (st == MS_OK)
+        st = split_meta(f, &pi, &lay, file, size, digest, &meta, err);
     po.bit_depth = (pi.bits_allocated == 16 && !lay.rgb24) ? 16 : 8;
     if (st == MS_OK)
         st = ms_png_write(png_out, img, &po, err);
