@@ -1,6 +1,7 @@
 /* Helpers shared by the unit tests: whole files read and written, a growable
  * memory sink, a temporary directory with paths inside it, and the bundled
- * data. Header-only (static inline functions): include it once, after check.h. */
+ * data. Header-only (static inline functions, on top of check.h): include it
+ * once per test file. */
 #ifndef MEDSEAL_TESTUTIL_H
 #define MEDSEAL_TESTUTIL_H
 
