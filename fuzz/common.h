@@ -3,6 +3,7 @@
 #ifndef MEDSEAL_FUZZ_COMMON_H
 #define MEDSEAL_FUZZ_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,16 @@ static int fuzz_null_sink(void *ctx, const void *data, size_t len)
         x ^= p[i];
     *(uint8_t *)ctx ^= x;
     return 0;
+}
+
+/* Write the input to a file of the target's private directory. */
+static inline bool fuzz_write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, size, f) == size;
+    if (f)
+        fclose(f);
+    return ok;
 }
 
 /* Warning callback: the message must be a NUL-terminated line. */

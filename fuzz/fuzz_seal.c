@@ -18,15 +18,6 @@
 static char dir[64], study[96], file[128], seal[96];
 static struct ms_study *scanned;
 
-static bool write_file(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(data, 1, size, f) == size;
-    if (f)
-        fclose(f);
-    return ok;
-}
-
 static void cleanup(void)
 {
     ms_study_destroy(scanned);
@@ -46,7 +37,7 @@ static void setup(void)
     snprintf(file, sizeof file, "%s/README", study);
     snprintf(seal, sizeof seal, "%s/input.seal", dir);
     FUZZ_ASSERT(mkdir(study, 0700) == 0);
-    FUZZ_ASSERT(write_file(file, (const uint8_t *)"x\n", 2));
+    FUZZ_ASSERT(fuzz_write_file(file, (const uint8_t *)"x\n", 2));
     so.threads = 1;
     FUZZ_ASSERT(ms_study_scan(&scanned, in, 1, &so, NULL) == MS_OK);
     atexit(cleanup);
@@ -62,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!dir[0])
         setup();
-    if (!write_file(seal, data, size))
+    if (!fuzz_write_file(seal, data, size))
         return 0;
     st = ms_seal_verify(scanned, seal, &vo, &r, &err);
     if (st != MS_OK) {

@@ -25,15 +25,6 @@ static void count(void *ctx, const struct ms_finding *f)
     (*(size_t *)ctx)++;
 }
 
-static bool write_file(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(data, 1, size, f) == size;
-    if (f)
-        fclose(f);
-    return ok;
-}
-
 static void read_volume(const struct ms_series *se, size_t k)
 {
     struct ms_volume *v = NULL;
@@ -75,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(path_b, sizeof path_b, "%s/b.dcm", dir);
         atexit(cleanup);
     }
-    if (!write_file(path_a, data, size) || !write_file(path_b, data, size / 2 * 2))
+    if (!fuzz_write_file(path_a, data, size) || !fuzz_write_file(path_b, data, size / 2 * 2))
         return 0;
     FUZZ_ASSERT(ms_scan_create(&scan, NULL, &err) == MS_OK);
     if (ms_scan_add(scan, dir, &err) == MS_OK &&

@@ -199,6 +199,10 @@ ms_status msi_jpegls_decode_frame(const struct ms_pixel_info *info, const uint8_
 /** Map a file read-only. *data is NULL for an empty file. */
 ms_status msi_map_file(const char *path, const uint8_t **data, uint64_t *size,
                        struct ms_error *err);
+/** msi_map_file() with the pages read at once (one pass over the page cache
+ * instead of a fault per few pages), for files read whole. */
+ms_status msi_map_file_populated(const char *path, const uint8_t **data, uint64_t *size,
+                                 struct ms_error *err);
 void msi_unmap_file(const uint8_t *data, uint64_t size);
 
 /** Open path.tmpXXXXXX for writing next to path; the name goes to tmp. */

@@ -30,4 +30,10 @@ void cli_warn(void *ctx, uint64_t offset, const char *msg);
 /** Set by --quiet: suppress warnings. */
 extern bool cli_quiet;
 
+struct ms_scan;
+/** ms_scan_add() each of the n paths; *current (when current is not NULL)
+ * names the one being added, for the scan's callbacks. Each failure is
+ * printed (cli_fail()); returns the worst of their exit codes, 0 when none. */
+int cli_scan_paths(struct ms_scan *scan, char **paths, int n, const char **current);
+
 #endif

@@ -14,31 +14,81 @@ static const struct cli_option *find(const struct cli_option *opts, size_t n, co
     return NULL;
 }
 
+/* Run the option argv[*i] with the values after it (*i moves past them).
+ * Returns -1 when it was accepted, else the exit code. */
+static int take_option(const char *cmd, int argc, char **argv, int *i,
+                       const struct cli_option *opts, size_t nopts, void *args)
+{
+    const struct cli_option *o = find(opts, nopts, argv[*i]);
+    int rc;
+    if (!o)
+        return cli_usage(cmd, "unknown option '%s'", argv[*i]);
+    if (argc - *i - 1 < (int)o->nvalues)
+        return cli_usage(cmd, "%s needs %u value%s", argv[*i], o->nvalues,
+                         o->nvalues > 1 ? "s" : "");
+    rc = o->fn(args, argv + *i + 1);
+    *i += (int)o->nvalues;
+    return rc;
+}
+
+static bool is_option(const char *word)
+{
+    return word[0] == '-' && word[1];
+}
+
 int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_option *opts,
                       size_t nopts, void *args, int (*positional)(void *args, char *word),
                       void (*help)(void))
 {
     for (int i = 1; i < argc; i++) {
-        const struct cli_option *o;
         int rc;
         if (cli_is_help(argv[i])) {
             help();
             return 0;
         }
-        if (argv[i][0] != '-' || !argv[i][1]) {
-            rc = positional(args, argv[i]);
-        } else if (!(o = find(opts, nopts, argv[i]))) {
-            rc = cli_usage(cmd, "unknown option %s", argv[i]);
-        } else if (argc - i - 1 < (int)o->nvalues) {
-            rc = cli_usage(cmd, "%s needs %u value%s", argv[i], o->nvalues,
-                           o->nvalues > 1 ? "s" : "");
-        } else {
-            rc = o->fn(args, argv + i + 1);
-            i += (int)o->nvalues;
-        }
+        rc = is_option(argv[i]) ? take_option(cmd, argc, argv, &i, opts, nopts, args)
+                                : positional(args, argv[i]);
         if (rc >= 0)
             return rc;
     }
+    return -1;
+}
+
+int cli_parse_leading(const struct cli_parser *p, int argc, char **argv, void *args, int *first)
+{
+    int i;
+    for (i = 1; i < argc && is_option(argv[i]); i++) {
+        int rc;
+        if (cli_is_help(argv[i])) {
+            p->help();
+            return 0;
+        }
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        rc = take_option(p->cmd, argc, argv, &i, p->opts, p->nopts, args);
+        if (rc >= 0)
+            return rc;
+    }
+    if (i >= argc)
+        return cli_usage(p->cmd, "%s", p->no_paths);
+    *first = i;
+    return -1;
+}
+
+int cli_study_input(void *args, char *word)
+{
+    struct cli_study *s = args;
+    if (s->ninputs == CLI_MAX_INPUTS)
+        return cli_usage(s->cmd, "too many inputs");
+    s->inputs[s->ninputs++] = word;
+    return -1;
+}
+
+int cli_study_threads(void *args, char **values)
+{
+    ((struct cli_study *)args)->threads = (unsigned)strtoul(values[0], NULL, 10);
     return -1;
 }
 

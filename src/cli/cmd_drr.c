@@ -10,14 +10,12 @@
 #include "medseal/util.h"
 
 struct drr_args {
-    const char *inputs[64];
-    size_t ninputs;
+    struct cli_study study; /* first: see struct cli_study */
     const char *out;
     ms_drr_view view;
     double center, width;
     bool raw16;
     size_t volume;      /* 1-based; 0 = all */
-    unsigned threads;
 };
 
 static void help(void)
@@ -70,39 +68,25 @@ static int opt_volume(void *p, char **v)
                ? -1 : cli_usage("drr", "--volume counts from 1");
 }
 
-static int opt_threads(void *p, char **v)
-{
-    ((struct drr_args *)p)->threads = (unsigned)strtoul(v[0], NULL, 10);
-    return -1;
-}
-
 static const struct cli_option options[] = {
     {"--view", NULL, 1, opt_view},     {"-o", NULL, 1, opt_out},
     {"--window", NULL, 1, opt_window}, {"--raw16", NULL, 0, opt_raw16},
-    {"--volume", NULL, 1, opt_volume}, {"--threads", NULL, 1, opt_threads},
+    {"--volume", NULL, 1, opt_volume}, {"--threads", NULL, 1, cli_study_threads},
 };
-
-static int add_input(void *p, char *word)
-{
-    struct drr_args *a = p;
-    if (a->ninputs == 64)
-        return cli_usage("drr", "too many inputs");
-    a->inputs[a->ninputs++] = word;
-    return -1;
-}
 
 static int parse(int argc, char **argv, struct drr_args *a)
 {
     int rc;
     memset(a, 0, sizeof *a);
+    a->study.cmd = "drr";
     a->view = MS_DRR_AP;
     a->center = -200;
     a->width = 1500;
     rc = cli_parse_options("drr", argc, argv, options, sizeof options / sizeof *options, a,
-                           add_input, help);
+                           cli_study_input, help);
     if (rc >= 0)
         return rc ? rc : -1;
-    if (!a->ninputs)
+    if (!a->study.ninputs)
         return cli_usage("drr", "no input directory");
     if (!a->out)
         return cli_usage("drr", "-o OUT.png is required");
@@ -169,9 +153,9 @@ static int cmd_drr(int argc, char **argv)
 
     if (rc)
         return rc < 0 ? 0 : rc;
-    so.threads = a.threads;
+    so.threads = a.study.threads;
     so.progress = !cli_quiet;
-    if (ms_study_scan(&s, a.inputs, a.ninputs, &so, &err) != MS_OK)
+    if (ms_study_scan(&s, a.study.inputs, a.study.ninputs, &so, &err) != MS_OK)
         return cli_fail(NULL, &err);
     nv = ms_study_volume_count(s);
     if (nv == 0) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "medseal/dicom.h"
 
 static void help(void)
@@ -64,49 +65,61 @@ static int dump_one(const char *path, const struct dump_args *a, bool first)
     return st == MS_OK ? 0 : cli_fail(path, &err);
 }
 
+static int opt_json(void *p, char **v) { ((struct dump_args *)p)->json = true; return -1; }
+static int opt_meta(void *p, char **v) { ((struct dump_args *)p)->meta = true; return -1; }
+static int opt_no_pixels(void *p, char **v) { ((struct dump_args *)p)->no_pixels = true; return -1; }
+static int opt_bulk_uri(void *p, char **v) { ((struct dump_args *)p)->bulk_uri = v[0]; return -1; }
+
+static int opt_max_chars(void *p, char **v)
+{
+    ((struct dump_args *)p)->max_chars = (unsigned)strtoul(v[0], NULL, 10);
+    return -1;
+}
+
+static int opt_bulk(void *p, char **v)
+{
+    ((struct dump_args *)p)->bulk = strtoull(v[0], NULL, 10);
+    return -1;
+}
+
+static const struct cli_option options[] = {
+    {"--json", NULL, 0, opt_json},
+    {"--meta", NULL, 0, opt_meta},
+    {"--no-pixels", NULL, 0, opt_no_pixels},
+    {"--max-chars", NULL, 1, opt_max_chars},
+    {"--bulk-threshold", NULL, 1, opt_bulk},
+    {"--bulk-uri", NULL, 1, opt_bulk_uri},
+};
+
+static const struct cli_parser parser = {"dump", options, sizeof options / sizeof *options, help,
+                                         "no files given"};
+
+/* Dump every path; JSON output of several files is one array. Returns the
+ * worst exit code. */
+static int dump_all(char **paths, int n, const struct dump_args *a)
+{
+    int rc = 0;
+    if (a->json && n > 1)
+        fputs("[\n", stdout);
+    for (int i = 0; i < n; i++) {
+        int r = dump_one(paths[i], a, i == 0);
+        rc = r > rc ? r : rc;
+    }
+    if (a->json)
+        fputs(n > 1 ? "\n]\n" : "\n", stdout);
+    return rc;
+}
+
 int cmd_dump(int argc, char **argv)
 {
     struct dump_args a = {0};
-    int i, rc = 0, nfiles = 0;
     static char outbuf[1 << 16];
+    int first = 0, rc = cli_parse_leading(&parser, argc, argv, &a, &first);
 
-    for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        if (cli_is_help(argv[i])) {
-            help();
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            a.json = true;
-        } else if (strcmp(argv[i], "--meta") == 0) {
-            a.meta = true;
-        } else if (strcmp(argv[i], "--no-pixels") == 0) {
-            a.no_pixels = true;
-        } else if (strcmp(argv[i], "--max-chars") == 0 && i + 1 < argc) {
-            a.max_chars = (unsigned)strtoul(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--bulk-threshold") == 0 && i + 1 < argc) {
-            a.bulk = strtoull(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "--bulk-uri") == 0 && i + 1 < argc) {
-            a.bulk_uri = argv[++i];
-        } else if (strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        } else {
-            return cli_usage("dump", "unknown option '%s'", argv[i]);
-        }
-    }
-    if (i >= argc)
-        return cli_usage("dump", "no files given");
+    if (rc >= 0)
+        return rc;
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    if (a.json && argc - i > 1)
-        fputs("[\n", stdout);
-    for (; i < argc; i++) {
-        int r = dump_one(argv[i], &a, nfiles++ == 0);
-        if (r > rc)
-            rc = r;
-    }
-    if (a.json && nfiles > 1)
-        fputs("\n]\n", stdout);
-    else if (a.json)
-        fputs("\n", stdout);
+    rc = dump_all(argv + first, argc - first, &a);
     fflush(stdout);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_opts.h"
 #include "medseal/dicom.h"
 #include "medseal/series.h"
 
@@ -213,40 +214,14 @@ static void on_note(void *ctx, const char *path, ms_status why, const char *note
         fprintf(stderr, "medseal scan: skipped %s: %s\n", path, note);
 }
 
-/* Options; returns -1 to go on (*first: first path), else the exit code. */
-static int parse_args(int argc, char **argv, bool *json, int *first)
-{
-    int i;
-    for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        if (cli_is_help(argv[i])) {
-            help();
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            *json = true;
-        } else if (strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        } else {
-            return cli_usage("scan", "unknown option '%s'", argv[i]);
-        }
-    }
-    if (i >= argc)
-        return cli_usage("scan", "no files or directories given");
-    *first = i;
-    return -1;
-}
+static int opt_json(void *p, char **v) { *(bool *)p = true; return -1; }
 
-static int scan_paths(struct ms_scan *scan, int argc, char **argv, int first)
-{
-    struct ms_error err = {0};
-    int rc = 0;
-    for (int i = first; i < argc; i++)
-        if (ms_scan_add(scan, argv[i], &err) != MS_OK) {
-            int e = cli_fail(NULL, &err);
-            rc = e > rc ? e : rc;
-        }
-    return rc;
-}
+static const struct cli_option options[] = {
+    {"--json", NULL, 0, opt_json},
+};
+
+static const struct cli_parser parser = {"scan", options, sizeof options / sizeof *options, help,
+                                         "no files or directories given"};
 
 static int cmd_scan(int argc, char **argv)
 {
@@ -255,7 +230,7 @@ static int cmd_scan(int argc, char **argv)
     struct ms_error err = {0};
     static char outbuf[1 << 16];
     bool json = false;
-    int first = 0, rc = parse_args(argc, argv, &json, &first);
+    int first = 0, rc = cli_parse_leading(&parser, argc, argv, &json, &first);
     size_t n;
 
     if (rc >= 0)
@@ -263,7 +238,7 @@ static int cmd_scan(int argc, char **argv)
     opt.note = on_note; /* reader warnings belong to dump and validate */
     if (ms_scan_create(&scan, &opt, &err) != MS_OK)
         return cli_fail(NULL, &err);
-    rc = scan_paths(scan, argc, argv, first);
+    rc = cli_scan_paths(scan, argv + first, argc - first, NULL);
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     if (json)
         print_json(scan);

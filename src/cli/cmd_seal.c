@@ -9,10 +9,9 @@
 #include "medseal/seal.h"
 
 struct seal_args {
-    const char *inputs[64];
-    size_t ninputs;
+    struct cli_study study; /* first: see struct cli_study */
     const char *key_file, *sign_key, *pass_file, *out;
-    unsigned views, grid, threads;
+    unsigned views, grid;
 };
 
 static void help(void)
@@ -69,37 +68,23 @@ static int opt_grid(void *p, char **v)
                                         : cli_usage("seal", "--grid is 4 (16 blocks) or 8 (64 blocks)");
 }
 
-static int opt_threads(void *p, char **v)
-{
-    ((struct seal_args *)p)->threads = (unsigned)strtoul(v[0], NULL, 10);
-    return -1;
-}
-
 static const struct cli_option options[] = {
     {"-k", "--key-file", 1, opt_key},   {"--sign", NULL, 1, opt_sign},
     {"--passphrase-file", NULL, 1, opt_pass}, {"-o", NULL, 1, opt_out},
     {"--view", NULL, 1, opt_view},      {"--grid", NULL, 1, opt_grid},
-    {"--threads", NULL, 1, opt_threads},
+    {"--threads", NULL, 1, cli_study_threads},
 };
-
-static int add_input(void *p, char *word)
-{
-    struct seal_args *a = p;
-    if (a->ninputs == 64)
-        return cli_usage("seal", "too many inputs");
-    a->inputs[a->ninputs++] = word;
-    return -1;
-}
 
 static int parse(int argc, char **argv, struct seal_args *a)
 {
     int rc;
     memset(a, 0, sizeof *a);
+    a->study.cmd = "seal";
     rc = cli_parse_options("seal", argc, argv, options, sizeof options / sizeof *options, a,
-                           add_input, help);
+                           cli_study_input, help);
     if (rc >= 0)
         return rc ? rc : -1;
-    if (!a->ninputs)
+    if (!a->study.ninputs)
         return cli_usage("seal", "no input directory");
     if (!a->key_file || !a->sign_key || !a->out)
         return cli_usage("seal", "-k KEYFILE, --sign KEY.pem and -o STUDY.seal are required");
@@ -154,11 +139,11 @@ static int cmd_seal(int argc, char **argv)
         return cli_fail(NULL, &err);
     st = load_signer(&a, &signer, &err);
     so.exclude = a.out;
-    so.threads = a.threads;
+    so.threads = a.study.threads;
     so.progress = !cli_quiet;
     if (st == MS_OK)
-        st = ms_study_scan(&s, a.inputs, a.ninputs, &so, &err);
-    opt = (struct ms_seal_options){key, signer, a.views, a.grid, a.threads, !cli_quiet};
+        st = ms_study_scan(&s, a.study.inputs, a.study.ninputs, &so, &err);
+    opt = (struct ms_seal_options){key, signer, a.views, a.grid, a.study.threads, !cli_quiet};
     if (st == MS_OK)
         st = ms_seal_create(s, &opt, a.out, &sum, &err);
     ms_crypto_wipe(key, sizeof key);

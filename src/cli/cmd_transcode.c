@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "medseal/codec.h"
 #include "medseal/dicom.h"
 #include "medseal/util.h"
@@ -64,53 +65,88 @@ static int transcode_one(const char *in, const char *out, const struct ms_transf
     return 0;
 }
 
+#define MAX_INPUTS 256
+
+struct transcode_args {
+    const struct ms_transfer_syntax *ts;
+    const char *out;
+    const char *inputs[MAX_INPUTS];
+    size_t ninputs;
+    uint64_t bytes_in, bytes_out;
+};
+
+static int opt_to(void *p, char **v)
+{
+    struct transcode_args *a = p;
+    a->ts = syntax_named(v[0]);
+    if (!a->ts || !ms_codec_supported(a->ts))
+        return cli_usage("transcode", "unknown or unsupported syntax '%s'", v[0]);
+    return -1;
+}
+
+static int opt_out(void *p, char **v) { ((struct transcode_args *)p)->out = v[0]; return -1; }
+
+static const struct cli_option options[] = {
+    {"--to", NULL, 1, opt_to},
+    {"-o", NULL, 1, opt_out},
+};
+
+/* An input; those after the first MAX_INPUTS are ignored. */
+static int add_input(void *p, char *word)
+{
+    struct transcode_args *a = p;
+    if (strcmp(word, "-") == 0)
+        return cli_usage("transcode", "unknown option '%s'", word);
+    if (a->ninputs < MAX_INPUTS)
+        a->inputs[a->ninputs++] = word;
+    return -1;
+}
+
+/* Every file into the directory a->out, under its base name. Returns the
+ * worst exit code. */
+static int transcode_into_dir(struct transcode_args *a, const struct ms_pathlist *files)
+{
+    int rc = 0;
+    for (size_t i = 0; i < files->count; i++) {
+        char path[4096];
+        const char *base = strrchr(files->paths[i], '/');
+        int r;
+        snprintf(path, sizeof path, "%s/%s", a->out, base ? base + 1 : files->paths[i]);
+        r = transcode_one(files->paths[i], path, a->ts, &a->bytes_in, &a->bytes_out);
+        rc = r > rc ? r : rc;
+    }
+    return rc;
+}
+
+static int transcode_files(struct transcode_args *a, const struct ms_pathlist *files)
+{
+    struct ms_error err = {0};
+    if (files->count == 1 && !ms_is_dir(a->inputs[0]) && !ms_is_dir(a->out))
+        return transcode_one(files->paths[0], a->out, a->ts, &a->bytes_in, &a->bytes_out);
+    if (ms_mkdirs(a->out, &err) != MS_OK)
+        return cli_fail(a->out, &err);
+    return transcode_into_dir(a, files);
+}
+
 int cmd_transcode(int argc, char **argv)
 {
-    const struct ms_transfer_syntax *ts = NULL;
-    const char *out = NULL;
+    struct transcode_args a = {0};
     struct ms_pathlist files = {0};
     struct ms_error err = {0};
-    uint64_t bin = 0, bout = 0;
-    int rc = 0, ninputs = 0;
-    const char *inputs[256];
+    int rc = cli_parse_options("transcode", argc, argv, options, sizeof options / sizeof *options,
+                               &a, add_input, help);
 
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            help();
-            return 0;
-        } else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
-            ts = syntax_named(argv[++i]);
-            if (!ts || !ms_codec_supported(ts))
-                return cli_usage("transcode", "unknown or unsupported syntax '%s'", argv[i]);
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            out = argv[++i];
-        } else if (argv[i][0] == '-') {
-            return cli_usage("transcode", "unknown option '%s'", argv[i]);
-        } else if (ninputs < 256) {
-            inputs[ninputs++] = argv[i];
-        }
-    }
-    if (!ts || !out || ninputs == 0)
+    if (rc >= 0)
+        return rc;
+    if (!a.ts || !a.out || a.ninputs == 0)
         return cli_usage("transcode", "needs --to SYNTAX, inputs and -o OUT");
-    if (ms_pathlist_collect(&files, inputs, (size_t)ninputs, &err) != MS_OK)
+    if (ms_pathlist_collect(&files, a.inputs, a.ninputs, &err) != MS_OK)
         return cli_fail(NULL, &err);
-    if (files.count == 1 && !ms_is_dir(inputs[0]) && !ms_is_dir(out)) {
-        rc = transcode_one(files.paths[0], out, ts, &bin, &bout);
-    } else if (ms_mkdirs(out, &err) != MS_OK) {
-        rc = cli_fail(out, &err);
-    } else {
-        for (size_t i = 0; i < files.count; i++) {
-            char path[4096];
-            const char *base = strrchr(files.paths[i], '/');
-            int r;
-            snprintf(path, sizeof path, "%s/%s", out, base ? base + 1 : files.paths[i]);
-            r = transcode_one(files.paths[i], path, ts, &bin, &bout);
-            rc = r > rc ? r : rc;
-        }
-    }
-    if (!cli_quiet && bin)
+    rc = transcode_files(&a, &files);
+    if (!cli_quiet && a.bytes_in)
         fprintf(stderr, "%zu file(s) to %s: %.2f MB -> %.2f MB (ratio %.2f)\n", files.count,
-                ts->name, bin / 1e6, bout / 1e6, bout ? (double)bin / (double)bout : 0.0);
+                a.ts->name, a.bytes_in / 1e6, a.bytes_out / 1e6,
+                a.bytes_out ? (double)a.bytes_in / (double)a.bytes_out : 0.0);
     ms_pathlist_clear(&files);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_opts.h"
 #include "medseal/dicom.h"
 #include "medseal/series.h"
 
@@ -111,33 +112,20 @@ static void on_note(void *ctx, const char *path, ms_status why, const char *note
     on_finding(r, &f);
 }
 
-static int parse_args(int argc, char **argv, struct validate_run *r, int *first)
-{
-    int i;
-    for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        if (cli_is_help(argv[i])) {
-            help();
-            return 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            r->json = true;
-        } else if (strcmp(argv[i], "--errors-only") == 0) {
-            r->errors_only = true;
-        } else if (strcmp(argv[i], "--no-iod") == 0) {
-            r->no_iod = true;
-        } else if (strcmp(argv[i], "--no-series") == 0) {
-            r->no_series = true;
-        } else if (strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        } else {
-            return cli_usage("validate", "unknown option '%s'", argv[i]);
-        }
-    }
-    if (i >= argc)
-        return cli_usage("validate", "no files or directories given");
-    *first = i;
-    return -1;
-}
+static int opt_json(void *p, char **v) { ((struct validate_run *)p)->json = true; return -1; }
+static int opt_errors(void *p, char **v) { ((struct validate_run *)p)->errors_only = true; return -1; }
+static int opt_no_iod(void *p, char **v) { ((struct validate_run *)p)->no_iod = true; return -1; }
+static int opt_no_series(void *p, char **v) { ((struct validate_run *)p)->no_series = true; return -1; }
+
+static const struct cli_option options[] = {
+    {"--json", NULL, 0, opt_json},
+    {"--errors-only", NULL, 0, opt_errors},
+    {"--no-iod", NULL, 0, opt_no_iod},
+    {"--no-series", NULL, 0, opt_no_series},
+};
+
+static const struct cli_parser parser = {"validate", options, sizeof options / sizeof *options,
+                                         help, "no files or directories given"};
 
 static void print_summary(const struct validate_run *r, struct ms_scan *scan)
 {
@@ -151,22 +139,6 @@ static void print_summary(const struct validate_run *r, struct ms_scan *scan)
                 "%zu warning%s\n", n, n == 1 ? "" : "s", ms_scan_series_count(scan),
                 ms_scan_skipped_count(scan), r->errors, r->errors == 1 ? "" : "s", r->warnings,
                 r->warnings == 1 ? "" : "s");
-}
-
-/* Scan (and validate) every argument; returns the worst exit code of the
- * paths that could not be read. */
-static int scan_all(struct validate_run *r, struct ms_scan *scan, int argc, char **argv, int first)
-{
-    struct ms_error err = {0};
-    int rc = 0;
-    for (int i = first; i < argc; i++) {
-        r->top = argv[i];
-        if (ms_scan_add(scan, argv[i], &err) != MS_OK) {
-            int e = cli_fail(NULL, &err);
-            rc = e > rc ? e : rc;
-        }
-    }
-    return rc;
 }
 
 static int run(struct validate_run *r, int argc, char **argv, int first)
@@ -184,7 +156,7 @@ static int run(struct validate_run *r, int argc, char **argv, int first)
     opt.warn = cli_quiet ? NULL : cli_warn;
     if (ms_scan_create(&scan, &opt, &err) != MS_OK)
         return cli_fail(NULL, &err);
-    rc = scan_all(r, scan, argc, argv, first);
+    rc = cli_scan_paths(scan, argv + first, argc - first, &r->top); /* on_file validates */
     if (!r->no_series && ms_scan_check(scan, on_finding, r, &err) != MS_OK)
         rc = cli_fail(NULL, &err);
     if (ms_scan_instance_count(scan) == 0 && rc == 0) {
@@ -202,7 +174,7 @@ static int cmd_validate(int argc, char **argv)
 {
     struct validate_run r = {0};
     static char outbuf[1 << 16];
-    int first = 0, rc = parse_args(argc, argv, &r, &first);
+    int first = 0, rc = cli_parse_leading(&parser, argc, argv, &r, &first);
 
     if (rc >= 0)
         return rc;

@@ -11,13 +11,11 @@
 #define MAX_TRUST 16
 
 struct verify_args {
-    const char *inputs[64];
-    size_t ninputs;
+    struct cli_study study; /* first: see struct cli_study */
     const char *seal, *key_file, *report;
     const char *trust[MAX_TRUST];
     size_t ntrust;
     bool json;
-    unsigned threads;
 };
 
 static void help(void)
@@ -53,38 +51,24 @@ static int opt_trust(void *p, char **v)
     return -1;
 }
 
-static int opt_threads(void *p, char **v)
-{
-    ((struct verify_args *)p)->threads = (unsigned)strtoul(v[0], NULL, 10);
-    return -1;
-}
-
 static const struct cli_option options[] = {
     {"-k", "--key-file", 1, opt_key}, {"--trust", NULL, 1, opt_trust},
     {"--report", NULL, 1, opt_report}, {"--json", NULL, 0, opt_json},
-    {"--threads", NULL, 1, opt_threads},
+    {"--threads", NULL, 1, cli_study_threads},
 };
-
-static int add_input(void *p, char *word)
-{
-    struct verify_args *a = p;
-    if (a->ninputs == 64)
-        return cli_usage("verify", "too many inputs");
-    a->inputs[a->ninputs++] = word;
-    return -1;
-}
 
 static int parse(int argc, char **argv, struct verify_args *a)
 {
     int rc;
     memset(a, 0, sizeof *a);
+    a->study.cmd = "verify";
     rc = cli_parse_options("verify", argc, argv, options, sizeof options / sizeof *options, a,
-                           add_input, help);
+                           cli_study_input, help);
     if (rc >= 0)
         return rc ? rc : -1;
-    if (a->ninputs < 2)
+    if (a->study.ninputs < 2)
         return cli_usage("verify", "give the study directory and its seal");
-    a->seal = a->inputs[--a->ninputs];
+    a->seal = a->study.inputs[--a->study.ninputs];
     if (!a->key_file)
         return cli_usage("verify", "-k KEYFILE is required (the key k of the seal)");
     return 0;
@@ -146,7 +130,7 @@ static int run(const struct verify_args *a, struct ms_study *s, const uint8_t *k
                struct ms_pkey **trust)
 {
     struct ms_verify_options vo = {key, (const struct ms_pkey *const *)trust, a->ntrust,
-                                   a->threads, !cli_quiet && !a->json};
+                                   a->study.threads, !cli_quiet && !a->json};
     struct ms_verify_result *r = NULL;
     struct ms_error err = {0};
     ms_status st = ms_seal_verify(s, a->seal, &vo, &r, &err);
@@ -183,10 +167,10 @@ static int cmd_verify(int argc, char **argv)
         return cli_fail(NULL, &err);
     st = load_trust(&a, trust, &err);
     so.exclude = a.seal;
-    so.threads = a.threads;
+    so.threads = a.study.threads;
     so.progress = !cli_quiet && !a.json;
     if (st == MS_OK)
-        st = ms_study_scan(&s, a.inputs, a.ninputs, &so, &err);
+        st = ms_study_scan(&s, a.study.inputs, a.study.ninputs, &so, &err);
     rc = st == MS_OK ? run(&a, s, key, trust) : cli_fail(NULL, &err);
     ms_crypto_wipe(key, sizeof key);
     for (size_t i = 0; i < a.ntrust; i++)

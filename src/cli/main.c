@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "medseal/series.h"
 
 bool cli_quiet;
 
@@ -41,6 +42,21 @@ void cli_warn(void *ctx, uint64_t offset, const char *msg)
     if (!cli_quiet)
         fprintf(stderr, "medseal: warning: %s: offset %llu: %s\n", (const char *)ctx,
                 (unsigned long long)offset, msg);
+}
+
+int cli_scan_paths(struct ms_scan *scan, char **paths, int n, const char **current)
+{
+    struct ms_error err = {0};
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (current)
+            *current = paths[i];
+        if (ms_scan_add(scan, paths[i], &err) != MS_OK) {
+            int e = cli_fail(NULL, &err);
+            rc = e > rc ? e : rc;
+        }
+    }
+    return rc;
 }
 
 static void usage(FILE *out)

@@ -53,13 +53,49 @@ static uint8_t *masked_copy(const struct ms_pixel_info *info, const uint8_t *fra
     return copy;
 }
 
+/* Frame size, sample bits and interleave of the encoder. */
+static charls_jpegls_errc configure(charls_jpegls_encoder *enc, const struct ms_pixel_info *info,
+                                    bool masked)
+{
+    charls_frame_info fi;
+    charls_jpegls_errc e;
+
+    fi.width = info->columns;
+    fi.height = info->rows;
+    fi.bits_per_sample = masked ? info->bits_stored : info->bits_allocated;
+    fi.component_count = info->samples_per_pixel;
+    e = charls_jpegls_encoder_set_frame_info(enc, &fi);
+    if (!e && info->samples_per_pixel > 1)
+        e = charls_jpegls_encoder_set_interleave_mode(
+            enc, info->planar_configuration ? CHARLS_INTERLEAVE_MODE_NONE
+                                            : CHARLS_INTERLEAVE_MODE_SAMPLE);
+    return e;
+}
+
+/* Encode src into a new buffer *buf (the caller frees it, also on error). */
+static charls_jpegls_errc encode(charls_jpegls_encoder *enc, const struct ms_pixel_info *info,
+                                 const uint8_t *src, uint8_t **buf, size_t *written)
+{
+    size_t cap = 0;
+    charls_jpegls_errc e = charls_jpegls_encoder_get_estimated_destination_size(enc, &cap);
+
+    if (!e && !(*buf = malloc(cap + 1)))
+        e = CHARLS_JPEGLS_ERRC_NOT_ENOUGH_MEMORY;
+    if (!e)
+        e = charls_jpegls_encoder_set_destination_buffer(enc, *buf, cap);
+    if (!e)
+        e = charls_jpegls_encoder_encode_from_buffer(enc, src, (size_t)info->frame_bytes, 0);
+    if (!e)
+        e = charls_jpegls_encoder_get_bytes_written(enc, written);
+    return e;
+}
+
 ms_status msi_jpegls_encode_frame(const struct ms_pixel_info *info, const uint8_t *frame,
                                   uint8_t **out, size_t *out_len, struct ms_error *err)
 {
     charls_jpegls_encoder *enc;
-    charls_frame_info fi;
     charls_jpegls_errc e;
-    size_t cap = 0, written = 0;
+    size_t written = 0;
     uint8_t *buf = NULL, *src = NULL;
     bool masked;
 
@@ -71,31 +107,14 @@ ms_status msi_jpegls_encode_frame(const struct ms_pixel_info *info, const uint8_
     masked = fits_bits_stored(info, frame);
     if (masked && !(src = masked_copy(info, frame)))
         return ms_error_set(err, MS_ENOMEM, "out of memory");
-    fi.width = info->columns;
-    fi.height = info->rows;
-    fi.bits_per_sample = masked ? info->bits_stored : info->bits_allocated;
-    fi.component_count = info->samples_per_pixel;
     enc = charls_jpegls_encoder_create();
     if (!enc) {
         free(src);
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     }
-    e = charls_jpegls_encoder_set_frame_info(enc, &fi);
-    if (!e && info->samples_per_pixel > 1)
-        e = charls_jpegls_encoder_set_interleave_mode(
-            enc, info->planar_configuration ? CHARLS_INTERLEAVE_MODE_NONE
-                                            : CHARLS_INTERLEAVE_MODE_SAMPLE);
+    e = configure(enc, info, masked);
     if (!e)
-        e = charls_jpegls_encoder_get_estimated_destination_size(enc, &cap);
-    if (!e && !(buf = malloc(cap + 1)))
-        e = CHARLS_JPEGLS_ERRC_NOT_ENOUGH_MEMORY;
-    if (!e)
-        e = charls_jpegls_encoder_set_destination_buffer(enc, buf, cap);
-    if (!e)
-        e = charls_jpegls_encoder_encode_from_buffer(enc, src ? src : frame,
-                                                     (size_t)info->frame_bytes, 0);
-    if (!e)
-        e = charls_jpegls_encoder_get_bytes_written(enc, &written);
+        e = encode(enc, info, src ? src : frame, &buf, &written);
     charls_jpegls_encoder_destroy(enc);
     free(src);
     if (e) {
@@ -123,6 +142,15 @@ static void unmask(const struct ms_pixel_info *info, uint8_t *frame)
     }
 }
 
+/* The frame is the dataset's (sample bits: Bits Stored or Allocated). */
+static bool frame_matches(const charls_frame_info *fi, const struct ms_pixel_info *info)
+{
+    return fi->width == info->columns && fi->height == info->rows &&
+           fi->component_count == info->samples_per_pixel &&
+           (fi->bits_per_sample == info->bits_stored ||
+            fi->bits_per_sample == info->bits_allocated);
+}
+
 ms_status msi_jpegls_decode_frame(const struct ms_pixel_info *info, const uint8_t *in, size_t len,
                                   uint8_t *out, struct ms_error *err)
 {
@@ -138,10 +166,7 @@ ms_status msi_jpegls_decode_frame(const struct ms_pixel_info *info, const uint8_
         e = charls_jpegls_decoder_read_header(dec);
     if (!e)
         e = charls_jpegls_decoder_get_frame_info(dec, &fi);
-    if (!e && (fi.width != info->columns || fi.height != info->rows ||
-               fi.component_count != info->samples_per_pixel ||
-               (fi.bits_per_sample != info->bits_stored &&
-                fi.bits_per_sample != info->bits_allocated))) {
+    if (!e && !frame_matches(&fi, info)) {
         charls_jpegls_decoder_destroy(dec);
         return ms_error_set(err, MS_EMALFORMED, "JPEG-LS frame is %ux%u x%d at %d bits, the "
                             "dataset says %ux%u x%u at %u bits", fi.width, fi.height,

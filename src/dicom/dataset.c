@@ -17,38 +17,57 @@ struct ms_dataset *msi_dataset_new(struct msi_arena *a, struct ms_dataset *paren
     return ds;
 }
 
-/* Make room for one more element pointer (old arrays stay in the arena). */
+/* Room for one more entry (of size bytes) in an arena array holding n of
+ * *cap: arr itself when there is, else a copy twice as large (first entries
+ * for the first), *cap updated. NULL when out of memory or at the 32-bit
+ * limit. Old arrays stay in the arena. */
+static void *grow_array(struct msi_arena *a, void *arr, uint32_t n, uint32_t *cap, size_t size,
+                        uint32_t first)
+{
+    uint32_t c;
+    void *p;
+
+    if (n < *cap)
+        return arr;
+    if (*cap > UINT32_MAX / 2)
+        return NULL;
+    c = *cap ? *cap * 2 : first;
+    p = msi_arena_alloc(a, (size_t)c * size);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, arr, (size_t)n * size);
+    *cap = c;
+    return p;
+}
+
+/* Make room for one more element pointer. */
 static bool grow(struct ms_dataset *ds)
 {
-    uint32_t cap;
-    struct ms_element **els;
-
-    if (ds->n < ds->cap)
-        return true;
-    if (ds->cap > UINT32_MAX / 2)
-        return false;
-    cap = ds->cap ? ds->cap * 2 : 16;
-    els = msi_arena_alloc(ds->arena, (size_t)cap * sizeof *els);
+    struct ms_element **els = grow_array(ds->arena, ds->els, ds->n, &ds->cap, sizeof *els, 16);
     if (!els)
         return false;
-    if (ds->n)
-        memcpy(els, ds->els, (size_t)ds->n * sizeof *els);
     ds->els = els;
-    ds->cap = cap;
     return true;
 }
 
-struct ms_element *msi_dataset_append(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
+/* A new empty element of ds (not yet in its array). */
+static struct ms_element *new_element(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
 {
-    struct ms_element *el;
-    if (!grow(ds))
-        return NULL;
-    el = msi_arena_alloc(ds->arena, sizeof *el);
+    struct ms_element *el = msi_arena_alloc(ds->arena, sizeof *el);
     if (!el)
         return NULL;
     el->tag = tag;
     el->vr = (uint8_t)vr;
     el->parent = ds;
+    return el;
+}
+
+struct ms_element *msi_dataset_append(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
+{
+    struct ms_element *el;
+    if (!grow(ds) || !(el = new_element(ds, tag, vr)))
+        return NULL;
     if (ds->n && ds->els[ds->n - 1]->tag >= tag)
         ds->sorted = false;
     ds->els[ds->n++] = el;
@@ -57,23 +76,14 @@ struct ms_element *msi_dataset_append(struct ms_dataset *ds, uint32_t tag, ms_vr
 
 struct ms_dataset *msi_element_append_item(struct ms_element *el)
 {
-    struct ms_dataset *item;
     struct msi_arena *a = el->parent->arena;
+    struct ms_dataset **items =
+        grow_array(a, el->items, el->nitems, &el->cap_items, sizeof *items, 4);
+    struct ms_dataset *item;
 
-    if (el->nitems == el->cap_items) {
-        uint32_t cap;
-        struct ms_dataset **items;
-        if (el->cap_items > UINT32_MAX / 2)
-            return NULL;
-        cap = el->cap_items ? el->cap_items * 2 : 4;
-        items = msi_arena_alloc(a, (size_t)cap * sizeof *items);
-        if (!items)
-            return NULL;
-        if (el->nitems)
-            memcpy(items, el->items, (size_t)el->nitems * sizeof *items);
-        el->items = items;
-        el->cap_items = cap;
-    }
+    if (!items)
+        return NULL;
+    el->items = items;
     item = msi_dataset_new(a, el->parent);
     if (!item)
         return NULL;
@@ -84,20 +94,11 @@ struct ms_dataset *msi_element_append_item(struct ms_element *el)
 bool msi_element_append_fragment(struct ms_element *el, const uint8_t *data, uint64_t len,
                                  uint64_t offset)
 {
-    if (el->nfrags == el->cap_frags) {
-        uint32_t cap;
-        struct msi_fragment *frags;
-        if (el->cap_frags > UINT32_MAX / 2)
-            return false;
-        cap = el->cap_frags ? el->cap_frags * 2 : 8;
-        frags = msi_arena_alloc(el->parent->arena, (size_t)cap * sizeof *frags);
-        if (!frags)
-            return false;
-        if (el->nfrags)
-            memcpy(frags, el->frags, (size_t)el->nfrags * sizeof *frags);
-        el->frags = frags;
-        el->cap_frags = cap;
-    }
+    struct msi_fragment *frags = grow_array(el->parent->arena, el->frags, el->nfrags,
+                                            &el->cap_frags, sizeof *frags, 8);
+    if (!frags)
+        return false;
+    el->frags = frags;
     el->frags[el->nfrags++] = (struct msi_fragment){data, len, offset};
     return true;
 }
@@ -207,15 +208,11 @@ bool ms_dataset_get_int(const struct ms_dataset *ds, uint32_t tag, size_t idx, i
 struct ms_element *msi_dataset_upsert(struct ms_dataset *ds, uint32_t tag, ms_vr vr)
 {
     int64_t i = find_index(ds, tag);
-    struct ms_element *el;
+    struct ms_element *el = new_element(ds, tag, vr);
     uint32_t pos;
 
-    el = msi_arena_alloc(ds->arena, sizeof *el);
     if (!el)
         return NULL;
-    el->tag = tag;
-    el->vr = (uint8_t)vr;
-    el->parent = ds;
     if (i >= 0) {
         el->offset = ds->els[i]->offset;
         ds->els[i] = el;

@@ -238,6 +238,36 @@ static ms_status enter(struct reader *r, uint64_t pos)
     return MS_OK;
 }
 
+/* The delimiter that ends a sequence: warnings when it should not be there. */
+static void sequence_delimiter(struct reader *r, const struct header *h, bool undef)
+{
+    if (!undef)
+        warn(r, h->offset, "sequence delimiter in a defined-length sequence");
+    if (h->length != 0)
+        warn(r, h->offset, "sequence delimiter with length %llu", (unsigned long long)h->length);
+}
+
+/* Where an item of defined length ends. One longer than the data left
+ * (limit) or than its sequence (*end) is read on, with a warning, as DCMTK
+ * and pydicom do; *end moves with it. */
+static uint64_t defined_item_end(struct reader *r, const struct ms_element *el,
+                                 const struct header *h, uint64_t limit, uint64_t *end)
+{
+    if (h->length > limit - r->pos) {
+        warn(r, h->offset, "item of %llu bytes cut to the %llu bytes left",
+             (unsigned long long)h->length, (unsigned long long)(limit - r->pos));
+        *end = limit;
+        return limit;
+    }
+    if (h->length > *end - r->pos) {
+        warn(r, h->offset, "item of %llu bytes goes beyond its sequence (%04X,%04X)",
+             (unsigned long long)h->length, TAG_ARGS(el->tag));
+        *end = r->pos + h->length;
+        return *end;
+    }
+    return r->pos + h->length;
+}
+
 /* Items of a sequence: until end (defined length) or the delimiter. */
 static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t end, uint64_t limit,
                              bool undef)
@@ -248,16 +278,12 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
     while (r->pos < end) {
         struct header h;
         struct ms_dataset *item;
-        uint64_t item_end = end;
+        uint64_t item_end;
 
         if ((st = read_header(r, el->parent, end, &h)) != MS_OK)
             break;
         if (h.tag == MS_TAG_SEQ_DELIM) {
-            if (!undef)
-                warn(r, h.offset, "sequence delimiter in a defined-length sequence");
-            if (h.length != 0)
-                warn(r, h.offset, "sequence delimiter with length %llu",
-                     (unsigned long long)h.length);
+            sequence_delimiter(r, &h, undef);
             undef = false;
             break;
         }
@@ -274,22 +300,8 @@ static ms_status parse_items(struct reader *r, struct ms_element *el, uint64_t e
         }
         item->offset = at(r, h.offset);
         item->length = h.length;
-        if (h.length == MS_UNDEFINED_LENGTH) {
-            item->undef = true;
-        } else if (h.length > limit - r->pos) {
-            /* DCMTK and pydicom read such an item up to the end of the data */
-            warn(r, h.offset, "item of %llu bytes cut to the %llu bytes left",
-                 (unsigned long long)h.length, (unsigned long long)(limit - r->pos));
-            end = item_end = limit;
-        } else if (h.length > end - r->pos) {
-            /* the sequence's length is too short: DCMTK and pydicom read on */
-            warn(r, h.offset, "item of %llu bytes goes beyond its sequence (%04X,%04X)",
-                 (unsigned long long)h.length, TAG_ARGS(el->tag));
-            end = r->pos + h.length;
-            item_end = end;
-        } else {
-            item_end = r->pos + h.length;
-        }
+        item->undef = h.length == MS_UNDEFINED_LENGTH;
+        item_end = item->undef ? end : defined_item_end(r, el, &h, limit, &end);
         if ((st = parse_dataset(r, item, item_end, item->undef)) != MS_OK)
             break;
         if (!item->undef && r->pos != item_end)
@@ -455,6 +467,45 @@ static ms_status parse_element(struct reader *r, struct ms_dataset *ds, uint64_t
     return st;
 }
 
+/* What a header read in a dataset means for the dataset. */
+enum next { NEXT_ELEMENT, NEXT_SKIP, NEXT_END };
+
+/* Delimiters, stray item tags and the stop before Pixel Data; every other
+ * header is an element (NEXT_ELEMENT). top: the file's dataset; undef: an
+ * item of undefined length. */
+static ms_status classify(struct reader *r, const struct header *h, bool top, bool undef,
+                          enum next *next)
+{
+    *next = NEXT_END;
+    if (h->tag == MS_TAG_ITEM_DELIM) {
+        if (top) /* would end the dataset: the rest would go unread */
+            return fail(r, MS_EMALFORMED, h->offset, "(FFFE,E00D) outside a sequence");
+        if (!undef)
+            warn(r, h->offset, "item delimiter in a defined-length item");
+        return MS_OK;
+    }
+    if (h->tag == MS_TAG_SEQ_DELIM) {
+        if (undef) { /* item without its delimiter: let the sequence end */
+            warn(r, h->offset, "item ended by a sequence delimiter");
+            r->pos = h->offset;
+            return MS_OK;
+        }
+        warn(r, h->offset, "stray sequence delimiter ignored");
+        *next = NEXT_SKIP;
+        return MS_OK;
+    }
+    if (MS_TAG_GROUP(h->tag) == 0xFFFE)
+        return fail(r, MS_EMALFORMED, h->offset, "(%04X,%04X) outside a sequence",
+                    TAG_ARGS(h->tag));
+    if (top && r->stop_before_pixels && h->tag >= MS_TAG_PIXEL_DATA) {
+        r->pos = h->offset;
+        r->stopped = true;
+        return MS_OK;
+    }
+    *next = NEXT_ELEMENT;
+    return MS_OK;
+}
+
 static ms_status parse_dataset(struct reader *r, struct ms_dataset *ds, uint64_t end, bool undef)
 {
     uint32_t last = 0;
@@ -462,6 +513,7 @@ static ms_status parse_dataset(struct reader *r, struct ms_dataset *ds, uint64_t
 
     while (r->pos < end) {
         struct header h;
+        enum next next;
         ms_status st;
 
         if (top && end - r->pos < 8) {
@@ -469,32 +521,13 @@ static ms_status parse_dataset(struct reader *r, struct ms_dataset *ds, uint64_t
             r->pos = end;
             break;
         }
-        if ((st = read_header(r, ds, end, &h)) != MS_OK)
+        if ((st = read_header(r, ds, end, &h)) != MS_OK ||
+            (st = classify(r, &h, top, undef, &next)) != MS_OK)
             return st;
-        if (h.tag == MS_TAG_ITEM_DELIM) {
-            if (top) /* would end the dataset: the rest would go unread */
-                return fail(r, MS_EMALFORMED, h.offset, "(FFFE,E00D) outside a sequence");
-            if (!undef)
-                warn(r, h.offset, "item delimiter in a defined-length item");
+        if (next == NEXT_END)
             return MS_OK;
-        }
-        if (h.tag == MS_TAG_SEQ_DELIM) {
-            if (undef) { /* item without its delimiter: let the sequence end */
-                warn(r, h.offset, "item ended by a sequence delimiter");
-                r->pos = h.offset;
-                return MS_OK;
-            }
-            warn(r, h.offset, "stray sequence delimiter ignored");
+        if (next == NEXT_SKIP)
             continue;
-        }
-        if (MS_TAG_GROUP(h.tag) == 0xFFFE)
-            return fail(r, MS_EMALFORMED, h.offset, "(%04X,%04X) outside a sequence",
-                        TAG_ARGS(h.tag));
-        if (top && r->stop_before_pixels && h.tag >= MS_TAG_PIXEL_DATA) {
-            r->pos = h.offset;
-            r->stopped = true;
-            return MS_OK;
-        }
         if (ds->n && h.tag <= last)
             warn(r, h.offset, "(%04X,%04X) out of order after (%04X,%04X)", TAG_ARGS(h.tag),
                  TAG_ARGS(last));
@@ -550,37 +583,59 @@ static ms_status parse_meta(struct reader *r, struct ms_file *f)
     return MS_OK;
 }
 
-static ms_status choose_syntax(struct reader *r, struct ms_file *f)
+/* The transfer syntax the meta names; NULL (with a warning) when it names
+ * none or an unknown one. */
+static const struct ms_transfer_syntax *declared_syntax(struct reader *r, const struct ms_file *f)
 {
     char uid[80];
-    bool ex = false, be = false;
-    const struct ms_transfer_syntax *ts = NULL;
+    const struct ms_transfer_syntax *ts;
 
-    if (ms_dataset_get_string(f->meta, MS_TAG_TRANSFER_SYNTAX, 0, uid, sizeof uid)) {
-        ts = ms_ts_find(uid);
-        if (!ts)
-            warn(r, r->pos, "unknown transfer syntax %s, encoding guessed from the data", uid);
-    } else if (f->meta->n) {
-        warn(r, r->pos, "File Meta Information has no Transfer Syntax UID");
+    if (!ms_dataset_get_string(f->meta, MS_TAG_TRANSFER_SYNTAX, 0, uid, sizeof uid)) {
+        if (f->meta->n)
+            warn(r, r->pos, "File Meta Information has no Transfer Syntax UID");
+        return NULL;
     }
+    ts = ms_ts_find(uid);
+    if (!ts)
+        warn(r, r->pos, "unknown transfer syntax %s, encoding guessed from the data", uid);
+    return ts;
+}
+
+/* The encoding of the dataset at r->pos: what ts says (explicit VR little
+ * endian without one), corrected by the data where it disagrees; a known
+ * syntax decides the byte order, as in pydicom and DCMTK. */
+static void data_encoding(struct reader *r, const struct ms_transfer_syntax *ts, bool *ex,
+                          bool *be)
+{
+    bool gex, gbe;
+
+    *ex = ts ? ts->explicit_vr : true;
+    *be = ts ? ts->big_endian : false;
+    if (r->size - r->pos < 8)
+        return;
+    gex = *ex;
+    gbe = *be;
+    guess_encoding(r, r->pos, &gex, &gbe);
+    if (ts)
+        gbe = *be;
+    if (ts && (gex != *ex || gbe != *be))
+        warn(r, r->pos, "transfer syntax says %s VR %s endian, the data is %s VR %s endian",
+             *ex ? "explicit" : "implicit", *be ? "big" : "little",
+             gex ? "explicit" : "implicit", gbe ? "big" : "little");
+    *ex = gex;
+    *be = gbe;
+}
+
+static ms_status choose_syntax(struct reader *r, struct ms_file *f)
+{
+    const struct ms_transfer_syntax *ts = declared_syntax(r, f);
+    bool ex, be;
+
     if (ts && ts->deflated) {
         f->ts = ts;
         return MS_OK;
     }
-    ex = ts ? ts->explicit_vr : true;
-    be = ts ? ts->big_endian : false;
-    if (r->size - r->pos >= 8) {
-        bool gex = ex, gbe = be;
-        guess_encoding(r, r->pos, &gex, &gbe);
-        if (ts) /* a known syntax decides the byte order, as in pydicom and DCMTK */
-            gbe = be;
-        if (ts && (gex != ex || gbe != be))
-            warn(r, r->pos, "transfer syntax says %s VR %s endian, the data is %s VR %s endian",
-                 ex ? "explicit" : "implicit", be ? "big" : "little",
-                 gex ? "explicit" : "implicit", gbe ? "big" : "little");
-        ex = gex;
-        be = gbe;
-    }
+    data_encoding(r, ts, &ex, &be);
     if (!ts || ts->explicit_vr != ex || ts->big_endian != be)
         ts = be ? ms_ts_explicit_be() : ex ? ms_ts_explicit_le() : ms_ts_implicit_le();
     f->ts = ts;
@@ -589,68 +644,83 @@ static ms_status choose_syntax(struct reader *r, struct ms_file *f)
     return MS_OK;
 }
 
-/* Inflate the rest of the input (Deflated Explicit VR LE, raw deflate). */
+/* The inflater of a deflated body and its output buffer. */
+struct inflater {
+    z_stream zs;
+    uint8_t *out;
+    uint64_t cap;
+};
+
+/* Room for more output: four times the input to start with (64 KiB at
+ * least), then twice as much, up to MAX_INFLATED. */
+static ms_status grow_output(struct reader *r, struct inflater *z, uint64_t in_left)
+{
+    uint64_t ncap = z->cap ? z->cap * 2 : (in_left * 4 > 65536 ? in_left * 4 : 65536);
+    uint8_t *n;
+
+    if (ncap > MAX_INFLATED)
+        ncap = MAX_INFLATED;
+    if (ncap <= z->cap)
+        return fail(r, MS_ELIMIT, r->pos, "deflated data expands beyond %llu bytes",
+                    (unsigned long long)MAX_INFLATED);
+    n = realloc(z->out, (size_t)ncap);
+    if (!n)
+        return ms_error_set(r->err, MS_ENOMEM, "out of memory inflating");
+    z->out = n;
+    z->cap = ncap;
+    return MS_OK;
+}
+
+/* One call of inflate() on the rest of the input; *done at the end of the stream. */
+static ms_status inflate_step(struct reader *r, struct inflater *z, bool *done)
+{
+    uint64_t in_left = r->size - r->pos - z->zs.total_in, len = z->zs.total_out;
+    ms_status st = len == z->cap ? grow_output(r, z, in_left) : MS_OK;
+    int zr;
+
+    if (st != MS_OK)
+        return st;
+    z->zs.avail_in = (uInt)(in_left > UINT32_MAX ? UINT32_MAX : in_left);
+    z->zs.next_out = z->out + len;
+    z->zs.avail_out = (uInt)(z->cap - len > UINT32_MAX ? UINT32_MAX : z->cap - len);
+    zr = inflate(&z->zs, Z_NO_FLUSH);
+    *done = zr == Z_STREAM_END;
+    if (*done)
+        return MS_OK;
+    if (zr != Z_OK && zr != Z_BUF_ERROR)
+        return fail(r, MS_EMALFORMED, r->pos + z->zs.total_in, "bad deflated data: %s",
+                    z->zs.msg ? z->zs.msg : "inflate error");
+    if (zr == Z_BUF_ERROR && z->zs.avail_in == 0)
+        return fail(r, MS_EMALFORMED, r->size, "deflated data is truncated");
+    return MS_OK;
+}
+
+/* Inflate the rest of the input (Deflated Explicit VR LE, raw deflate); the
+ * reader goes on in the inflated bytes, which the arena owns. */
 static ms_status inflate_body(struct reader *r)
 {
-    z_stream zs;
-    uint8_t *out = NULL;
-    uint64_t cap = 0, len = 0;
-    int zr;
+    struct inflater z;
+    uint64_t len;
+    bool done = false;
     ms_status st = MS_OK;
 
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z.zs, -MAX_WBITS) != Z_OK)
         return ms_error_set(r->err, MS_ENOMEM, "cannot start inflate");
-    zs.next_in = (Bytef *)(r->buf + r->pos);
-    do {
-        uint64_t in_left = r->size - r->pos - zs.total_in;
-        if (len == cap) {
-            uint64_t ncap = cap ? cap * 2 : (in_left * 4 > 65536 ? in_left * 4 : 65536);
-            uint8_t *n;
-            if (ncap > MAX_INFLATED)
-                ncap = MAX_INFLATED;
-            if (ncap <= cap) {
-                st = fail(r, MS_ELIMIT, r->pos, "deflated data expands beyond %llu bytes",
-                          (unsigned long long)MAX_INFLATED);
-                break;
-            }
-            n = realloc(out, (size_t)ncap);
-            if (!n) {
-                st = ms_error_set(r->err, MS_ENOMEM, "out of memory inflating");
-                break;
-            }
-            out = n;
-            cap = ncap;
-        }
-        zs.avail_in = (uInt)(in_left > UINT32_MAX ? UINT32_MAX : in_left);
-        zs.next_out = out + len;
-        zs.avail_out = (uInt)(cap - len > UINT32_MAX ? UINT32_MAX : cap - len);
-        zr = inflate(&zs, Z_NO_FLUSH);
-        len = zs.total_out;
-        if (zr == Z_STREAM_END)
-            break;
-        if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            st = fail(r, MS_EMALFORMED, r->pos + zs.total_in, "bad deflated data: %s",
-                      zs.msg ? zs.msg : "inflate error");
-            break;
-        }
-        if (zr == Z_BUF_ERROR && zs.avail_in == 0) {
-            st = fail(r, MS_EMALFORMED, r->size, "deflated data is truncated");
-            break;
-        }
-    } while (1);
-    inflateEnd(&zs);
+    z.zs.next_in = (Bytef *)(r->buf + r->pos);
+    while (st == MS_OK && !done)
+        st = inflate_step(r, &z, &done);
+    len = z.zs.total_out;
+    inflateEnd(&z.zs);
+    if (st == MS_OK && !msi_arena_adopt(r->arena, z.out, (size_t)z.cap, false))
+        st = ms_error_set(r->err, MS_ENOMEM, "out of memory");
     if (st != MS_OK) {
-        free(out);
+        free(z.out);
         return st;
-    }
-    if (!msi_arena_adopt(r->arena, out, (size_t)cap, false)) {
-        free(out);
-        return ms_error_set(r->err, MS_ENOMEM, "out of memory");
     }
     r->origin = r->pos;
     r->inflated = true;
-    r->buf = out;
+    r->buf = z.out;
     r->size = len;
     r->pos = 0;
     r->explicit_vr = true;
@@ -658,10 +728,9 @@ static ms_status inflate_body(struct reader *r)
     return MS_OK;
 }
 
-static ms_status parse_file(struct reader *r, struct ms_file *f)
+/* Preamble and "DICM": where the File Meta Information starts. */
+static ms_status parse_preamble(struct reader *r, struct ms_file *f)
 {
-    ms_status st;
-
     if (r->size >= 132 && memcmp(r->buf + 128, "DICM", 4) == 0) {
         memcpy(f->preamble, r->buf, 128);
         f->has_preamble = f->has_dicm = true;
@@ -676,29 +745,60 @@ static ms_status parse_file(struct reader *r, struct ms_file *f)
         return ms_error_set(r->err, MS_EMALFORMED, "not a DICOM file: only %llu bytes",
                             (unsigned long long)r->size);
     }
-    if ((st = parse_meta(r, f)) != MS_OK)
-        return st;
-    if ((st = choose_syntax(r, f)) != MS_OK)
-        return st;
+    return MS_OK;
+}
+
+/* The dataset starts here; a deflated one is inflated first. */
+static ms_status start_dataset(struct reader *r, struct ms_file *f)
+{
     f->dataset_offset = r->pos;
-    if (f->ts->deflated && (st = inflate_body(r)) != MS_OK)
-        return st;
-    if (!f->meta->n && r->size - r->pos >= 4 && !f->has_dicm) {
-        uint16_t g = r->big_endian ? msi_rd16be(r->buf + r->pos) : msi_rd16le(r->buf + r->pos);
-        if (g != 0x0008 && g > 0x0028 && g != 0x7FE0)
-            return ms_error_set(r->err, MS_EMALFORMED,
-                                "not a DICOM file: no preamble, no meta, first group %04X", g);
-        if (r->size - r->pos >= 8 && msi_rd32le(r->buf + r->pos) == 0 &&
-            msi_rd32le(r->buf + r->pos + 4) == 0) /* zero fill, or a file cut in its preamble */
-            return ms_error_set(r->err, MS_EMALFORMED,
-                                "not a DICOM file: no preamble, no meta, starts with zero bytes");
-    }
-    st = parse_dataset(r, f->ds, r->size, false);
-    if (st == MS_OK && !f->meta->n && !f->ds->n && !r->stopped)
-        st = ms_error_set(r->err, MS_EMALFORMED, "no data elements (%llu bytes)",
-                          (unsigned long long)f->input_size);
-    if (st == MS_OK && r->depth != 0)
-        st = ms_error_set(r->err, MS_EINTERNAL, "reader depth out of balance");
+    return f->ts->deflated ? inflate_body(r) : MS_OK;
+}
+
+/* Without "DICM" and meta, the input must start like a dataset. */
+static ms_status check_bare_start(struct reader *r, struct ms_file *f)
+{
+    uint16_t g;
+
+    if (f->meta->n || r->size - r->pos < 4 || f->has_dicm)
+        return MS_OK;
+    g = r->big_endian ? msi_rd16be(r->buf + r->pos) : msi_rd16le(r->buf + r->pos);
+    if (g != 0x0008 && g > 0x0028 && g != 0x7FE0)
+        return ms_error_set(r->err, MS_EMALFORMED,
+                            "not a DICOM file: no preamble, no meta, first group %04X", g);
+    if (r->size - r->pos >= 8 && msi_rd32le(r->buf + r->pos) == 0 &&
+        msi_rd32le(r->buf + r->pos + 4) == 0) /* zero fill, or a file cut in its preamble */
+        return ms_error_set(r->err, MS_EMALFORMED,
+                            "not a DICOM file: no preamble, no meta, starts with zero bytes");
+    return MS_OK;
+}
+
+static ms_status parse_body(struct reader *r, struct ms_file *f)
+{
+    return parse_dataset(r, f->ds, r->size, false);
+}
+
+static ms_status check_parsed(struct reader *r, struct ms_file *f)
+{
+    if (!f->meta->n && !f->ds->n && !r->stopped)
+        return ms_error_set(r->err, MS_EMALFORMED, "no data elements (%llu bytes)",
+                            (unsigned long long)f->input_size);
+    if (r->depth != 0)
+        return ms_error_set(r->err, MS_EINTERNAL, "reader depth out of balance");
+    return MS_OK;
+}
+
+/* The steps of a file, in order; the first error ends the read. */
+static ms_status (*const file_steps[])(struct reader *r, struct ms_file *f) = {
+    parse_preamble, parse_meta,  choose_syntax, start_dataset,
+    check_bare_start, parse_body, check_parsed,
+};
+
+static ms_status parse_file(struct reader *r, struct ms_file *f)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; st == MS_OK && i < sizeof file_steps / sizeof *file_steps; i++)
+        st = file_steps[i](r, f);
     return st;
 }
 

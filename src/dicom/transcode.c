@@ -62,12 +62,36 @@ static ms_status frame_bytes_of(const struct ms_element *px, const struct ms_enc
     return MS_OK;
 }
 
+/* Every frame of f's encapsulated Pixel Data through c into native. */
+static ms_status decode_frames(struct ms_file *f, const struct codec *c,
+                               const struct ms_pixel_info *info, uint8_t *native,
+                               struct ms_error *err)
+{
+    struct ms_encap_frame *frames = calloc(info->frames, sizeof *frames);
+    struct ms_element *px = ms_dataset_get(f->ds, MS_TAG_PIXEL_DATA);
+    ms_status st = frames ? ms_encap_frames(f->ds, frames, info->frames, err)
+                          : ms_error_set(err, MS_ENOMEM, "out of memory");
+
+    for (uint32_t i = 0; st == MS_OK && i < info->frames; i++) {
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        uint8_t *joined = NULL;
+        st = frame_bytes_of(px, &frames[i], &data, &len, &joined, err);
+        if (st == MS_OK)
+            st = c->decode(info, data, len, native + i * info->frame_bytes, err);
+        free(joined);
+        if (st != MS_OK)
+            ms_error_prefix(err, "frame %u", i + 1);
+    }
+    free(frames);
+    return st;
+}
+
 /* Encapsulated Pixel Data -> native value in a new buffer owned by f. */
 static ms_status decode_pixels(struct ms_file *f, const struct codec *c, ms_vr vr,
                                struct ms_error *err)
 {
     struct ms_pixel_info info;
-    struct ms_encap_frame *frames = NULL;
     struct ms_element *px;
     uint8_t *native = NULL;
     uint64_t total;
@@ -77,25 +101,9 @@ static ms_status decode_pixels(struct ms_file *f, const struct codec *c, ms_vr v
         return st;
     if (!msi_mul_u64(info.frame_bytes, info.frames, &total) || total > ((uint64_t)4 << 30))
         return ms_error_set(err, MS_ELIMIT, "decoded Pixel Data would exceed 4 GiB");
-    frames = calloc(info.frames, sizeof *frames);
     native = malloc(total ? (size_t)total : 1);
-    if (!frames || !native)
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK)
-        st = ms_encap_frames(f->ds, frames, info.frames, err);
-    px = ms_dataset_get(f->ds, MS_TAG_PIXEL_DATA);
-    for (uint32_t i = 0; st == MS_OK && i < info.frames; i++) {
-        const uint8_t *data = NULL;
-        size_t len = 0;
-        uint8_t *joined = NULL;
-        st = frame_bytes_of(px, &frames[i], &data, &len, &joined, err);
-        if (st == MS_OK)
-            st = c->decode(&info, data, len, native + i * info.frame_bytes, err);
-        free(joined);
-        if (st != MS_OK)
-            ms_error_prefix(err, "frame %u", i + 1);
-    }
-    free(frames);
+    st = native ? decode_frames(f, c, &info, native, err)
+                : ms_error_set(err, MS_ENOMEM, "out of memory");
     if (st == MS_OK && !msi_arena_adopt(f->arena, native, (size_t)total, false))
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
     if (st != MS_OK) {

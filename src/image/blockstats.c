@@ -27,20 +27,9 @@ ms_status ms_grid_block_histogram(const struct ms_grid *g, const struct ms_image
                                   uint64_t *counts, size_t ncounts, struct ms_error *err)
 {
     struct ms_rect r = {0, 0, 0, 0};
-    ms_status st = msi_grid_check_image(g, img, err);
+    ms_status st = msi_grid_block_of(g, img, block, &r, err);
 
-    if (st == MS_OK)
-        st = ms_grid_block_rect(g, block, &r, err);
-    if (st == MS_OK)
-        st = msi_hist_range_check(range, err);
-    if (st != MS_OK)
-        return st;
-    if (!counts || ncounts != (size_t)range->bins + 2)
-        return ms_error_set(err, MS_EUSAGE, "histogram of %" PRIu32 " bins needs %" PRIu64
-                            " counts, not %zu", range->bins, (uint64_t)range->bins + 2, ncounts);
-    memset(counts, 0, ncounts * sizeof *counts);
-    msi_hist_add_rect(img, &r, range, counts);
-    return MS_OK;
+    return st == MS_OK ? msi_hist_count(img, &r, range, counts, ncounts, err) : st;
 }
 
 static double rect_rmse(const struct ms_image *a, const struct ms_image *b,

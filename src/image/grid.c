@@ -118,6 +118,13 @@ static void copy_rect(const struct ms_image *img, const struct ms_rect *r, void 
     }
 }
 
+ms_status msi_grid_block_of(const struct ms_grid *g, const struct ms_image *img, uint32_t block,
+                            struct ms_rect *r, struct ms_error *err)
+{
+    ms_status st = msi_grid_check_image(g, img, err);
+    return st == MS_OK ? ms_grid_block_rect(g, block, r, err) : st;
+}
+
 ms_status ms_grid_block_extract(const struct ms_grid *g, const struct ms_image *img,
                                 uint32_t block, struct ms_image **out, struct ms_error *err)
 {
@@ -125,9 +132,7 @@ ms_status ms_grid_block_extract(const struct ms_grid *g, const struct ms_image *
     ms_status st;
 
     *out = NULL;
-    st = msi_grid_check_image(g, img, err);
-    if (st == MS_OK)
-        st = ms_grid_block_rect(g, block, &r, err);
+    st = msi_grid_block_of(g, img, block, &r, err);
     if (st == MS_OK)
         st = ms_image_create(out, r.width, r.height, img->channels, img->type, err);
     if (st != MS_OK)
@@ -142,9 +147,7 @@ ms_status ms_grid_block_insert(const struct ms_grid *g, struct ms_image *img, ui
     struct ms_rect r = {0, 0, 0, 0};
     ms_status st;
 
-    st = msi_grid_check_image(g, img, err);
-    if (st == MS_OK)
-        st = ms_grid_block_rect(g, block, &r, err);
+    st = msi_grid_block_of(g, img, block, &r, err);
     if (st == MS_OK)
         st = ms_image_check(blk, err);
     if (st != MS_OK)

@@ -32,8 +32,8 @@ static uint32_t bin_of(double v, const struct ms_hist_range *range, double scale
     return f >= range->bins ? range->bins - 1 : (uint32_t)f;
 }
 
-void msi_hist_add_rect(const struct ms_image *img, const struct ms_rect *r,
-                       const struct ms_hist_range *range, uint64_t *counts)
+static void add_rect(const struct ms_image *img, const struct ms_rect *r,
+                     const struct ms_hist_range *range, uint64_t *counts)
 {
     double scale = range->bins / (range->hi - range->lo);
     uint64_t line = (uint64_t)r->width * img->channels;
@@ -46,25 +46,33 @@ void msi_hist_add_rect(const struct ms_image *img, const struct ms_rect *r,
     }
 }
 
-ms_status ms_image_histogram(const struct ms_image *img, const struct ms_hist_range *range,
-                             uint64_t *counts, size_t ncounts, struct ms_error *err)
+ms_status msi_hist_count(const struct ms_image *img, const struct ms_rect *r,
+                         const struct ms_hist_range *range, uint64_t *counts, size_t ncounts,
+                         struct ms_error *err)
 {
-    struct ms_rect all;
-    ms_status st = ms_image_check(img, err);
-
-    if (st == MS_OK)
-        st = msi_hist_range_check(range, err);
+    ms_status st = msi_hist_range_check(range, err);
     if (st != MS_OK)
         return st;
     if (!counts || ncounts != (size_t)range->bins + 2)
         return ms_error_set(err, MS_EUSAGE, "histogram of %" PRIu32 " bins needs %" PRIu64
                             " counts, not %zu", range->bins, (uint64_t)range->bins + 2, ncounts);
     memset(counts, 0, ncounts * sizeof *counts);
+    add_rect(img, r, range, counts);
+    return MS_OK;
+}
+
+ms_status ms_image_histogram(const struct ms_image *img, const struct ms_hist_range *range,
+                             uint64_t *counts, size_t ncounts, struct ms_error *err)
+{
+    struct ms_rect all;
+    ms_status st = ms_image_check(img, err);
+
+    if (st != MS_OK)
+        return st;
     all.x = all.y = 0;
     all.width = img->width;
     all.height = img->height;
-    msi_hist_add_rect(img, &all, range, counts);
-    return MS_OK;
+    return msi_hist_count(img, &all, range, counts, ncounts, err);
 }
 
 uint64_t ms_histogram_difference(const uint64_t *a, const uint64_t *b, size_t n)

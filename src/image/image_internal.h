@@ -30,13 +30,19 @@ ms_status msi_image_check_pair(const struct ms_image *a, const struct ms_image *
 /** MS_EUSAGE unless img has the grid's width and height. */
 ms_status msi_grid_check_image(const struct ms_grid *g, const struct ms_image *img,
                                struct ms_error *err);
+/** msi_grid_check_image(), then the rectangle of block into r
+ * (ms_grid_block_rect()). */
+ms_status msi_grid_block_of(const struct ms_grid *g, const struct ms_image *img, uint32_t block,
+                            struct ms_rect *r, struct ms_error *err);
 
 /** MS_EUSAGE unless range is usable. */
 ms_status msi_hist_range_check(const struct ms_hist_range *range, struct ms_error *err);
 
-/** Add the samples of rectangle r of img to counts (bins + 2 entries, zeroed
- * by the caller). */
-void msi_hist_add_rect(const struct ms_image *img, const struct ms_rect *r,
-                       const struct ms_hist_range *range, uint64_t *counts);
+/** The histogram of rectangle r of img (inside it) into counts, which must
+ * hold range->bins + 2 entries (below, bins, above). Errors: MS_EUSAGE (bad
+ * range, wrong ncounts). */
+ms_status msi_hist_count(const struct ms_image *img, const struct ms_rect *r,
+                         const struct ms_hist_range *range, uint64_t *counts, size_t ncounts,
+                         struct ms_error *err);
 
 #endif

@@ -569,11 +569,7 @@ static ms_status assemble(struct ujob *j, const char *out, struct ms_protect_rep
         if (st == MS_OK)
             msi_wr_put(w, hdr + j->poff, (size_t)(hlen - j->poff));
         rep->bytes_out = w->pos;
-        {
-            ms_status cst = msi_wr_close(w, st == MS_OK, err);
-            if (st == MS_OK)
-                st = cst;
-        }
+        st = msi_wr_finish(w, st, err);
     }
     if (hdr)
         ms_crypto_wipe(hdr, (size_t)hlen);

@@ -161,6 +161,8 @@ struct job {
     bool sign_fill; /* high bits are sign copies: cleared in the cipher image */
     uint8_t mac[32];
     uint8_t hdr[32];
+    struct msi_edit *edits; /* of the output pass */
+    size_t ne;
 };
 
 static void chaos_key(const struct ms_protect_options *opt, double *x0, double *mu)
@@ -199,59 +201,28 @@ static ms_status pixel_digest(const struct msi_pfile *pf, uint8_t out[32], struc
 
 static ms_status open_job(struct job *j, const char *in, bool protect, struct ms_error *err)
 {
-    ms_status st = msi_pfile_open(&j->pf, in, err);
-    if (st != MS_OK)
-        return st;
-    if (protect)
-        st = msi_pfile_refuse_protected(&j->pf, err);
-    else
-        st = msi_pfile_need_block(&j->pf, SCHEME, BLOB_LEN, err);
-    if (st == MS_OK)
-        st = msi_pfile_need_pixels(&j->pf, false, SCHEME, err);
+    ms_status st = msi_pfile_open_for(&j->pf, in, SCHEME, protect, BLOB_LEN, false, err);
     if (st == MS_OK)
         st = msi_samples_init(&j->s, &j->pf, SCHEME, err);
     return st;
 }
 
+static ms_status pass(void *ctx, struct msi_wr *w, struct ms_hash *pixels, struct ms_error *err)
+{
+    struct job *j = ctx;
+    return msi_frames_pass(w, &j->pf, j->edits, j->ne, frame_fn, j, pixels, err);
+}
+
+/* Write out with edits; unprotect (expect_tag set) keeps it only when the
+ * content tag matches. */
 static ms_status write_job(struct job *j, const char *out, struct msi_edit *edits, size_t ne,
                            const uint8_t *expect_tag, struct ms_protect_report *rep,
                            struct ms_error *err)
 {
-    struct msi_wr *w = malloc(sizeof *w);
-    struct ms_hash *h = NULL;
-    uint8_t pd[32], tag[32];
-    ms_status st;
-
-    if (!w)
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    st = msi_wr_open(w, out, err);
-    if (st != MS_OK) {
-        free(w);
-        return st;
-    }
-    if (expect_tag)
-        st = ms_hash_create(&h, MS_HASH_SHA256, err);
-    if (st == MS_OK)
-        st = msi_frames_pass(w, &j->pf, edits, ne, frame_fn, j, h, err);
-    if (st == MS_OK && expect_tag) {
-        st = ms_hash_final(h, pd, err);
-        if (st == MS_OK)
-            st = msi_content_tag(j->mac, "medseal chaos v1", j->hdr, pd, tag, err);
-        if (st == MS_OK && !ms_crypto_equal(tag, expect_tag, 32))
-            st = ms_error_set(err, MS_EKEY,
-                              "authentication failed: the header or the pixel data changed "
-                              "after protection");
-    }
-    ms_hash_destroy(h);
-    rep->bytes_in = j->pf.size;
-    rep->bytes_out = w->pos;
-    {
-        ms_status cst = msi_wr_close(w, st == MS_OK, err);
-        if (st == MS_OK)
-            st = cst;
-    }
-    free(w);
-    return st;
+    struct msi_check check = {j->mac, "medseal chaos v1", j->hdr, expect_tag};
+    j->edits = edits;
+    j->ne = ne;
+    return msi_write_pass(&j->pf, out, pass, j, expect_tag ? &check : NULL, rep, err);
 }
 
 /* Salt, MAC key, key check and tag of a protect into blob. */
@@ -359,15 +330,9 @@ static ms_status chaos_unprotect(const char *in, const char *out,
     return st;
 }
 
-static bool chaos_identify(const char *path, const uint8_t *head, size_t len)
-{
-    return msi_pblock_identify(path, SCHEME);
-}
-
 const struct msi_scheme msi_scheme_chaos = {
     .info = {SCHEME, "seed 003", "insecure, research",
               "logistic-map confusion + diffusion, key (x0, mu); lossless, any bit depth", "", false},
     .protect = chaos_protect,
     .unprotect = chaos_unprotect,
-    .identify = chaos_identify,
 };

@@ -91,40 +91,43 @@ static ms_status add_block(struct ms_file *f, const char *uid, ms_vr vr, const u
     return st;
 }
 
-ms_status msi_compress_file(const char *in, const char *out, const char *method,
-                            uint64_t *compressed_bytes, struct ms_error *err)
+/* in into out, compressed with ts, with the block that undoes it (orig:
+ * SHA-256 of in); uid and *vr receive in's syntax and Pixel Data VR. */
+static ms_status write_compressed(const char *in, const char *out,
+                                  const struct ms_transfer_syntax *ts, const uint8_t orig[32],
+                                  char uid[80], ms_vr *vr, struct ms_error *err)
 {
-    const struct ms_transfer_syntax *ts = msi_compress_syntax(method);
-    struct ms_file *f = NULL, *check = NULL;
+    struct ms_file *f = NULL;
     struct ms_element *px;
-    uint8_t orig[32], again[32];
-    char uid[80];
-    ms_vr vr = MS_VR_NONE;
-    ms_status st;
+    ms_status st = ms_file_read(&f, in, NULL, err);
 
-    if (!ts)
-        return ms_error_set(err, MS_EUSAGE, "unknown compression '%s' (deflate, rle, jpeg-ls)",
-                            method);
-    st = ms_hash_file(MS_HASH_SHA256, in, orig, err);
-    if (st == MS_OK)
-        st = ms_file_read(&f, in, NULL, err);
     if (st == MS_OK && !ms_file_has_dicm(f))
         st = ms_error_set(err, MS_EUNSUPPORTED, "--compress needs a Part 10 DICOM file");
     if (st == MS_OK && ms_dataset_get(ms_file_dataset(f), TAG_CREATOR))
         st = ms_error_set(err, MS_EUNSUPPORTED, "the file is already compressed by medseal");
     if (st == MS_OK) {
-        snprintf(uid, sizeof uid, "%s", ms_file_transfer_syntax(f)->uid);
+        snprintf(uid, 80, "%s", ms_file_transfer_syntax(f)->uid);
         px = ms_dataset_get(ms_file_dataset(f), MS_TAG_PIXEL_DATA);
-        vr = px ? ms_element_vr(px) : MS_VR_OW;
+        *vr = px ? ms_element_vr(px) : MS_VR_OW;
         st = ms_file_transcode(f, ts, MS_VR_NONE, err);
     }
     if (st == MS_OK)
-        st = add_block(f, uid, vr, orig, err);
+        st = add_block(f, uid, *vr, orig, err);
     if (st == MS_OK)
         st = ms_file_write(f, out, NULL, err);
-    /* prove that unprotect will give the original back */
-    if (st == MS_OK)
-        st = ms_file_read(&check, out, NULL, err);
+    ms_file_destroy(f);
+    return st;
+}
+
+/* Prove that unprotect will give the original (SHA-256 orig) back from out. */
+static ms_status check_restorable(const char *out, const char *uid, ms_vr vr,
+                                  const uint8_t orig[32], uint64_t *compressed_bytes,
+                                  struct ms_error *err)
+{
+    struct ms_file *check = NULL;
+    uint8_t again[32];
+    ms_status st = ms_file_read(&check, out, NULL, err);
+
     if (st == MS_OK)
         st = restore(check, uid, vr, err);
     if (st == MS_OK)
@@ -136,7 +139,26 @@ ms_status msi_compress_file(const char *in, const char *out, const char *method,
     if (st == MS_OK && compressed_bytes)
         *compressed_bytes = ms_file_input_size(check);
     ms_file_destroy(check);
-    ms_file_destroy(f);
+    return st;
+}
+
+ms_status msi_compress_file(const char *in, const char *out, const char *method,
+                            uint64_t *compressed_bytes, struct ms_error *err)
+{
+    const struct ms_transfer_syntax *ts = msi_compress_syntax(method);
+    uint8_t orig[32];
+    char uid[80];
+    ms_vr vr = MS_VR_NONE;
+    ms_status st;
+
+    if (!ts)
+        return ms_error_set(err, MS_EUSAGE, "unknown compression '%s' (deflate, rle, jpeg-ls)",
+                            method);
+    st = ms_hash_file(MS_HASH_SHA256, in, orig, err);
+    if (st == MS_OK)
+        st = write_compressed(in, out, ts, orig, uid, &vr, err);
+    if (st == MS_OK)
+        st = check_restorable(out, uid, vr, orig, compressed_bytes, err);
     if (st != MS_OK)
         remove(out);
     return st;

@@ -21,6 +21,9 @@ struct job {
     uint8_t mac[32];
     uint8_t hdr[32];
     uint8_t *buf;
+    struct msi_edit *edits; /* of the output pass */
+    size_t ne;
+    ms_cipher_dir dir;
 };
 
 /* Last 16 + r bytes (r = len % 16 > 0): ciphertext stealing. */
@@ -75,68 +78,45 @@ static ms_status crypt_value(struct job *j, struct msi_wr *w, ms_cipher_dir dir,
     return st;
 }
 
+/* Copy the input with the edits, the Pixel Data value through ECB. */
+static ms_status pass(void *ctx, struct msi_wr *w, struct ms_hash *pixels, struct ms_error *err)
+{
+    struct job *j = ctx;
+    uint64_t end = j->pf.px_value_off + j->pf.px_value_len;
+    ms_status st = msi_copy_range(w, &j->pf, 0, j->pf.px_value_off, j->edits, j->ne, NULL, err);
+    if (st == MS_OK)
+        st = crypt_value(j, w, j->dir, pixels, err);
+    if (st == MS_OK)
+        st = msi_copy_range(w, &j->pf, end, j->pf.size, j->edits, j->ne, NULL, err);
+    return st;
+}
+
+/* Write out with edits; unprotect (expect_tag set) keeps it only when the
+ * content tag matches. */
 static ms_status write_job(struct job *j, const char *out, struct msi_edit *edits, size_t ne,
                            ms_cipher_dir dir, const uint8_t *expect_tag,
                            struct ms_protect_report *rep, struct ms_error *err)
 {
-    struct msi_wr *w = malloc(sizeof *w);
-    struct ms_hash *h = NULL;
-    uint64_t end = j->pf.px_value_off + j->pf.px_value_len;
-    uint8_t pd[32], tag[32];
+    struct msi_check check = {j->mac, "medseal ecb v1", j->hdr, expect_tag};
     ms_status st;
 
     j->buf = malloc(CHUNK + 32);
-    if (!w || !j->buf) {
-        free(w);
+    if (!j->buf)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
-    }
-    st = msi_wr_open(w, out, err);
-    if (st != MS_OK) {
-        free(w);
-        return st;
-    }
-    if (expect_tag)
-        st = ms_hash_create(&h, MS_HASH_SHA256, err);
-    if (st == MS_OK)
-        st = msi_copy_range(w, &j->pf, 0, j->pf.px_value_off, edits, ne, NULL, err);
-    if (st == MS_OK)
-        st = crypt_value(j, w, dir, h, err);
-    if (st == MS_OK)
-        st = msi_copy_range(w, &j->pf, end, j->pf.size, edits, ne, NULL, err);
-    if (st == MS_OK && expect_tag) {
-        st = ms_hash_final(h, pd, err);
-        if (st == MS_OK)
-            st = msi_content_tag(j->mac, "medseal ecb v1", j->hdr, pd, tag, err);
-        if (st == MS_OK && !ms_crypto_equal(tag, expect_tag, 32))
-            st = ms_error_set(err, MS_EKEY,
-                              "authentication failed: the header or the pixel data changed "
-                              "after protection");
-    }
-    ms_hash_destroy(h);
-    rep->bytes_in = j->pf.size;
-    rep->bytes_out = w->pos;
-    {
-        ms_status cst = msi_wr_close(w, st == MS_OK, err);
-        if (st == MS_OK)
-            st = cst;
-    }
+    j->edits = edits;
+    j->ne = ne;
+    j->dir = dir;
+    st = msi_write_pass(&j->pf, out, pass, j, expect_tag ? &check : NULL, rep, err);
     ms_crypto_wipe(j->buf, CHUNK + 32);
     free(j->buf);
     j->buf = NULL;
-    free(w);
     return st;
 }
 
 static ms_status open_job(struct job *j, const char *in, const struct ms_protect_options *opt,
                           bool protect, struct ms_error *err)
 {
-    ms_status st = msi_pfile_open(&j->pf, in, err);
-    if (st != MS_OK)
-        return st;
-    st = protect ? msi_pfile_refuse_protected(&j->pf, err)
-                 : msi_pfile_need_block(&j->pf, SCHEME, BLOB_LEN, err);
-    if (st == MS_OK)
-        st = msi_pfile_need_pixels(&j->pf, false, SCHEME, err);
+    ms_status st = msi_pfile_open_for(&j->pf, in, SCHEME, protect, BLOB_LEN, false, err);
     if (st == MS_OK && j->pf.px_value_len < 16)
         st = ms_error_set(err, MS_EUNSUPPORTED, "ecb: Pixel Data shorter than one AES block");
     if (st == MS_OK)
@@ -221,15 +201,9 @@ static ms_status ecb_unprotect(const char *in, const char *out,
     return st;
 }
 
-static bool ecb_identify(const char *path, const uint8_t *head, size_t len)
-{
-    return msi_pblock_identify(path, SCHEME);
-}
-
 const struct msi_scheme msi_scheme_ecb = {
     .info = {SCHEME, "seed 002", "insecure, research",
               "AES-256-ECB of the pixel data, for the analysis bench only", "", true},
     .protect = ecb_protect,
     .unprotect = ecb_unprotect,
-    .identify = ecb_identify,
 };

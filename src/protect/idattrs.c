@@ -245,3 +245,59 @@ ms_status msi_idattrs_restore(const struct msi_pfile *pf, const char *text, size
     ia->count = ia->nedits;
     return st;
 }
+
+ms_status msi_idattrs_edits(const struct msi_idattrs *ia, const struct msi_edit *more,
+                            size_t nmore, struct msi_edit **out, size_t *n, struct ms_error *err)
+{
+    size_t total = ia->nedits + nmore;
+    struct msi_edit *e = calloc(total ? total : 1, sizeof *e);
+
+    *out = NULL;
+    *n = 0;
+    if (!e)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    if (ia->nedits)
+        memcpy(e, ia->edits, ia->nedits * sizeof *e);
+    if (nmore)
+        memcpy(e + ia->nedits, more, nmore * sizeof *e);
+    msi_edits_sort(e, total);
+    *out = e;
+    *n = total;
+    return MS_OK;
+}
+
+ms_status msi_write_restored(const struct msi_pfile *pf, const char *out,
+                             const struct msi_restore *r, struct ms_protect_report *rep,
+                             struct ms_error *err)
+{
+    struct msi_idattrs ia = {0};
+    struct msi_edit blk[5], *edits = NULL;
+    struct msi_wr *w = malloc(sizeof *w);
+    uint8_t digest[32], tag[32];
+    size_t ne = 0;
+    ms_status st = w ? msi_idattrs_restore(pf, r->text, r->text_len, &ia, err)
+                     : ms_error_set(err, MS_ENOMEM, "out of memory");
+
+    if (st == MS_OK)
+        st = msi_idattrs_edits(&ia, blk, msi_pblock_removal(pf, blk), &edits, &ne, err);
+    if (st == MS_OK && (st = msi_wr_open(w, out, err)) == MS_OK) {
+        st = ms_hash_create(&w->hash, MS_HASH_SHA256, err);
+        if (st == MS_OK)
+            st = r->pass(r->ctx, w, edits, ne, err);
+        if (st == MS_OK)
+            st = ms_hash_final(w->hash, digest, err);
+        if (st == MS_OK)
+            st = r->tag(r->ctx, digest, tag, err);
+        if (st == MS_OK && !ms_crypto_equal(tag, r->expect, 32))
+            st = ms_error_set(err, MS_EKEY,
+                              "authentication failed: the file changed after protection");
+        ms_hash_destroy(w->hash);
+        w->hash = NULL;
+        rep->bytes_out = w->pos;
+        st = msi_wr_finish(w, st, err);
+    }
+    msi_idattrs_free(&ia);
+    free(edits);
+    free(w);
+    return st;
+}

@@ -280,10 +280,10 @@ static ms_status write_protected(struct pjob *j, const char *out, struct ms_prot
                                  struct ms_error *err)
 {
     struct msi_pblock_out pb = {0};
-    struct msi_edit *edits = NULL;
+    struct msi_edit blk[2], *edits = NULL;
     struct msi_wr *w = malloc(sizeof *w);
     char params[256];
-    size_t ne;
+    size_t ne = 0;
     ms_status st;
 
     snprintf(params, sizeof params,
@@ -292,22 +292,12 @@ static ms_status write_protected(struct pjob *j, const char *out, struct ms_prot
              j->ia.count, j->hex);
     st = w ? msi_pblock_encode(&j->pf, SCHEME, params, j->blob, j->blob_len, &pb, err)
            : ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK && !(edits = calloc(j->ia.nedits + 2, sizeof *edits)))
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK) {
-        memcpy(edits, j->ia.edits, j->ia.nedits * sizeof *edits);
-        ne = j->ia.nedits + msi_pblock_insertion(&pb, edits + j->ia.nedits);
-        msi_edits_sort(edits, ne);
-        st = msi_wr_open(w, out, err);
-        if (st == MS_OK) {
-            st = msi_copy_range(w, &j->pf, 0, j->pf.size, edits, ne, NULL, err);
-            rep->bytes_out = w->pos;
-            {
-                ms_status cst = msi_wr_close(w, st == MS_OK, err);
-                if (st == MS_OK)
-                    st = cst;
-            }
-        }
+    if (st == MS_OK)
+        st = msi_idattrs_edits(&j->ia, blk, msi_pblock_insertion(&pb, blk), &edits, &ne, err);
+    if (st == MS_OK && (st = msi_wr_open(w, out, err)) == MS_OK) {
+        st = msi_copy_range(w, &j->pf, 0, j->pf.size, edits, ne, NULL, err);
+        rep->bytes_out = w->pos;
+        st = msi_wr_finish(w, st, err);
     }
     free(edits);
     free(w);
@@ -456,49 +446,25 @@ static ms_status open_text(struct ujob *j, struct ms_error *err)
     return st;
 }
 
+static ms_status copy_pass(void *ctx, struct msi_wr *w, struct msi_edit *edits, size_t ne,
+                           struct ms_error *err)
+{
+    struct ujob *j = ctx;
+    return msi_copy_range(w, &j->pf, 0, j->pf.size, edits, ne, NULL, err);
+}
+
+static ms_status output_tag(void *ctx, const uint8_t digest[32], uint8_t tag[32],
+                            struct ms_error *err)
+{
+    struct ujob *j = ctx;
+    return tag_file(j->padfile + 32, digest, tag, err);
+}
+
 static ms_status write_restored(struct ujob *j, const char *out, struct ms_protect_report *rep,
                                 struct ms_error *err)
 {
-    struct msi_idattrs ia = {0};
-    struct msi_edit *edits = NULL;
-    struct msi_wr *w = malloc(sizeof *w);
-    uint8_t digest[32], tag[32];
-    size_t ne;
-    ms_status st = w ? msi_idattrs_restore(&j->pf, j->text, j->text_len, &ia, err)
-                     : ms_error_set(err, MS_ENOMEM, "out of memory");
-
-    if (st == MS_OK && !(edits = calloc(ia.nedits + 5, sizeof *edits)))
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK) {
-        memcpy(edits, ia.edits, ia.nedits * sizeof *edits);
-        ne = ia.nedits + msi_pblock_removal(&j->pf, edits + ia.nedits);
-        msi_edits_sort(edits, ne);
-        st = msi_wr_open(w, out, err);
-        if (st == MS_OK) {
-            st = ms_hash_create(&w->hash, MS_HASH_SHA256, err);
-            if (st == MS_OK)
-                st = msi_copy_range(w, &j->pf, 0, j->pf.size, edits, ne, NULL, err);
-            if (st == MS_OK)
-                st = ms_hash_final(w->hash, digest, err);
-            if (st == MS_OK)
-                st = tag_file(j->padfile + 32, digest, tag, err);
-            if (st == MS_OK && !ms_crypto_equal(tag, j->pf.pb.blob + 56, 32))
-                st = ms_error_set(err, MS_EKEY,
-                                  "authentication failed: the file changed after protection");
-            ms_hash_destroy(w->hash);
-            w->hash = NULL;
-            rep->bytes_out = w->pos;
-            {
-                ms_status cst = msi_wr_close(w, st == MS_OK, err);
-                if (st == MS_OK)
-                    st = cst;
-            }
-        }
-    }
-    msi_idattrs_free(&ia);
-    free(edits);
-    free(w);
-    return st;
+    struct msi_restore r = {j->text, j->text_len, copy_pass, output_tag, j, j->pf.pb.blob + 56};
+    return msi_write_restored(&j->pf, out, &r, rep, err);
 }
 
 static ms_status otp_unprotect(const char *in, const char *out,
@@ -536,15 +502,9 @@ static ms_status otp_unprotect(const char *in, const char *out,
     return st;
 }
 
-static bool otp_identify(const char *path, const uint8_t *head, size_t len)
-{
-    return msi_pblock_identify(path, SCHEME);
-}
-
 const struct msi_scheme msi_scheme_otp = {
     .info = {SCHEME, "seed 004", "paper mode",
               "one-time pad over the patient metadata; pad destroyed after use or expiry", "", false},
     .protect = otp_protect,
     .unprotect = otp_unprotect,
-    .identify = otp_identify,
 };

@@ -217,6 +217,20 @@ ms_status msi_pfile_need_pixels(struct msi_pfile *pf, bool allow_encap, const ch
     return MS_OK;
 }
 
+ms_status msi_pfile_open_for(struct msi_pfile *pf, const char *path, const char *scheme,
+                             bool protect, uint64_t blob_min, bool allow_encap,
+                             struct ms_error *err)
+{
+    ms_status st = msi_pfile_open(pf, path, err);
+    if (st != MS_OK)
+        return st;
+    st = protect ? msi_pfile_refuse_protected(pf, err)
+                 : msi_pfile_need_block(pf, scheme, blob_min, err);
+    if (st == MS_OK)
+        st = msi_pfile_need_pixels(pf, allow_encap, scheme, err);
+    return st;
+}
+
 struct msi_extent msi_pfile_extent(const struct msi_pfile *pf, size_t i)
 {
     struct msi_extent e = {pf->top_off[i], pf->top_off[i + 1] - pf->top_off[i]};
@@ -319,6 +333,56 @@ ms_status msi_wr_close(struct msi_wr *w, bool ok, struct ms_error *err)
             st = cst;
     }
     w->fd = -1;
+    return st;
+}
+
+ms_status msi_wr_finish(struct msi_wr *w, ms_status st, struct ms_error *err)
+{
+    ms_status cst = msi_wr_close(w, st == MS_OK, err);
+    return st == MS_OK ? cst : st;
+}
+
+/* The content check of a pass: the tag over the header digest and the
+ * pixel bytes hashed in h. */
+static ms_status check_content(struct ms_hash *h, const struct msi_check *c, struct ms_error *err)
+{
+    uint8_t pd[MS_SHA256_LEN], tag[32];
+    ms_status st = ms_hash_final(h, pd, err);
+    if (st == MS_OK)
+        st = msi_content_tag(c->mac, c->label, c->hdr, pd, tag, err);
+    if (st == MS_OK && !ms_crypto_equal(tag, c->expect, 32))
+        st = ms_error_set(err, MS_EKEY,
+                          "authentication failed: the header or the pixel data changed "
+                          "after protection");
+    return st;
+}
+
+ms_status msi_write_pass(const struct msi_pfile *pf, const char *out, msi_pass_fn pass,
+                         void *ctx, const struct msi_check *check,
+                         struct ms_protect_report *rep, struct ms_error *err)
+{
+    struct msi_wr *w = malloc(sizeof *w);
+    struct ms_hash *h = NULL;
+    ms_status st;
+
+    if (!w)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    st = msi_wr_open(w, out, err);
+    if (st != MS_OK) {
+        free(w);
+        return st;
+    }
+    if (check)
+        st = ms_hash_create(&h, MS_HASH_SHA256, err);
+    if (st == MS_OK)
+        st = pass(ctx, w, h, err);
+    if (st == MS_OK && check)
+        st = check_content(h, check, err);
+    ms_hash_destroy(h);
+    rep->bytes_in = pf->size;
+    rep->bytes_out = w->pos;
+    st = msi_wr_finish(w, st, err);
+    free(w);
     return st;
 }
 

@@ -177,6 +177,8 @@ struct pass {
     uint8_t hdr[MS_SHA256_LEN];
     ms_cipher_dir dir;
     size_t failed_unit;
+    const struct ms_protect_options *opt;
+    struct ms_protect_report *rep;
 };
 
 static ms_status crypt_range(struct pass *p, const struct msi_extent *r, struct ms_error *err)
@@ -328,36 +330,42 @@ static ms_status protect_file(struct pass *p, const struct ms_protect_options *o
     return st;
 }
 
-static ms_status pgcm_protect(const char *in, const char *out, const struct ms_protect_options *opt,
-                              struct ms_protect_report *rep, struct ms_error *err)
+static ms_status protect_pass(void *ctx, struct msi_wr *w, struct ms_hash *pixels,
+                              struct ms_error *err)
+{
+    struct pass *p = ctx;
+    p->w = w;
+    return protect_file(p, p->opt, p->rep, err);
+}
+
+/* Open in for protect or unprotect and write out through pass_fn. */
+static ms_status run(const char *in, const char *out, bool protect, msi_pass_fn pass_fn,
+                     const struct ms_protect_options *opt, struct ms_protect_report *rep,
+                     struct ms_error *err)
 {
     struct msi_pfile pf;
     struct pass p = {0};
-    struct msi_wr *w;
-    ms_status st;
+    ms_status st = msi_pfile_open_for(&pf, in, SCHEME, protect, BLOB_HEAD, true, err);
 
-    if ((st = msi_pfile_open(&pf, in, err)) != MS_OK)
-        return st;
     p.pf = &pf;
-    w = malloc(sizeof *w);
-    st = w ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK && (st = msi_pfile_refuse_protected(&pf, err)) == MS_OK &&
-        (st = msi_pfile_need_pixels(&pf, true, SCHEME, err)) == MS_OK &&
-        (st = make_units(&pf, &p.u, err)) == MS_OK && (st = msi_wr_open(w, out, err)) == MS_OK) {
-        p.w = w;
-        st = protect_file(&p, opt, rep, err);
-        rep->bytes_in = pf.size;
-        rep->bytes_out = w->pos;
-        {
-            ms_status cst = msi_wr_close(w, st == MS_OK, err);
-            if (st == MS_OK)
-                st = cst;
-        }
-    }
+    p.opt = opt;
+    p.rep = rep;
+    if (st == MS_OK)
+        st = make_units(&pf, &p.u, err);
+    if (st == MS_OK)
+        st = msi_write_pass(&pf, out, pass_fn, &p, NULL, rep, err);
+    if (st == MS_OK && !protect && pf.pb.blob[0] == KEY_HEADER)
+        snprintf(rep->note, sizeof rep->note,
+                 "insecure: this file's key came from its own header (paper mode)");
     units_free(&p.u);
-    free(w);
     msi_pfile_close(&pf);
     return st;
+}
+
+static ms_status pgcm_protect(const char *in, const char *out, const struct ms_protect_options *opt,
+                              struct ms_protect_report *rep, struct ms_error *err)
+{
+    return run(in, out, true, protect_pass, opt, rep, err);
 }
 
 /* ---- unprotect ------------------------------------------------------------------------------ */
@@ -435,45 +443,19 @@ static ms_status unprotect_file(struct pass *p, const struct ms_protect_options 
     return st;
 }
 
+static ms_status unprotect_pass(void *ctx, struct msi_wr *w, struct ms_hash *pixels,
+                                struct ms_error *err)
+{
+    struct pass *p = ctx;
+    p->w = w;
+    return unprotect_file(p, p->opt, err);
+}
+
 static ms_status pgcm_unprotect(const char *in, const char *out,
                                 const struct ms_protect_options *opt,
                                 struct ms_protect_report *rep, struct ms_error *err)
 {
-    struct msi_pfile pf;
-    struct pass p = {0};
-    struct msi_wr *w;
-    ms_status st;
-
-    if ((st = msi_pfile_open(&pf, in, err)) != MS_OK)
-        return st;
-    p.pf = &pf;
-    w = malloc(sizeof *w);
-    st = w ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK && (st = msi_pfile_need_block(&pf, SCHEME, BLOB_HEAD, err)) == MS_OK &&
-        (st = msi_pfile_need_pixels(&pf, true, SCHEME, err)) == MS_OK &&
-        (st = make_units(&pf, &p.u, err)) == MS_OK && (st = msi_wr_open(w, out, err)) == MS_OK) {
-        p.w = w;
-        st = unprotect_file(&p, opt, err);
-        rep->bytes_in = pf.size;
-        rep->bytes_out = w->pos;
-        if (st == MS_OK && pf.pb.blob[0] == KEY_HEADER)
-            snprintf(rep->note, sizeof rep->note,
-                     "insecure: this file's key came from its own header (paper mode)");
-        {
-            ms_status cst = msi_wr_close(w, st == MS_OK, err);
-            if (st == MS_OK)
-                st = cst;
-        }
-    }
-    units_free(&p.u);
-    free(w);
-    msi_pfile_close(&pf);
-    return st;
-}
-
-static bool pgcm_identify(const char *path, const uint8_t *head, size_t len)
-{
-    return msi_pblock_identify(path, SCHEME);
+    return run(in, out, false, unprotect_pass, opt, rep, err);
 }
 
 const struct msi_scheme msi_scheme_pixel_gcm = {
@@ -482,5 +464,4 @@ const struct msi_scheme msi_scheme_pixel_gcm = {
               false},
     .protect = pgcm_protect,
     .unprotect = pgcm_unprotect,
-    .identify = pgcm_identify,
 };

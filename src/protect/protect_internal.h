@@ -81,6 +81,16 @@ void msi_pfile_done(const struct msi_pfile *pf, uint64_t off, uint64_t len);
 ms_status msi_pfile_need_pixels(struct msi_pfile *pf, bool allow_encap, const char *scheme,
                                 struct ms_error *err);
 
+/** msi_pfile_open() for one of scheme's passes: to protect, the input must
+ * not carry a medseal block yet (msi_pfile_refuse_protected()); to
+ * unprotect, it must carry scheme's block with at least blob_min blob bytes
+ * (msi_pfile_need_block()); then msi_pfile_need_pixels(). pf may be left
+ * open on failure: msi_pfile_close() it in any case (safe after a failed
+ * open). Errors: those of the four. */
+ms_status msi_pfile_open_for(struct msi_pfile *pf, const char *path, const char *scheme,
+                             bool protect, uint64_t blob_min, bool allow_encap,
+                             struct ms_error *err);
+
 /** Header size (8 or 12) of the element whose tag is at input offset off,
  * and where its length field is (offset in the header, 2 or 4 bytes). */
 unsigned msi_pfile_header(const struct msi_pfile *pf, uint64_t off, unsigned *len_at,
@@ -147,6 +157,9 @@ ms_status msi_wr_patch(struct msi_wr *w, uint64_t at, const void *data, size_t l
 /** ok: flush, fsync, rename over path; !ok: remove the temporary. Returns the
  * first write error when ok. */
 ms_status msi_wr_close(struct msi_wr *w, bool ok, struct ms_error *err);
+/** msi_wr_close() at the end of a pass that came to st: the output is kept
+ * only when st is MS_OK. Returns st, or the close's error when st is MS_OK. */
+ms_status msi_wr_finish(struct msi_wr *w, ms_status st, struct ms_error *err);
 
 /** One change to the input while copying it: [off, off + del) is replaced
  * by ins (ins_len bytes, may be 0). */
@@ -173,6 +186,30 @@ size_t msi_pblock_removal(const struct msi_pfile *pf, struct msi_edit *edits);
 
 /** Edits that insert a block. Returns how many (2). */
 size_t msi_pblock_insertion(const struct msi_pblock_out *pb, struct msi_edit *edits);
+
+/** A scheme's pass over its input (the ctx it was given), writing to w. When
+ * pixels is not NULL the pass hashes there the pixel bytes the content check
+ * covers. */
+typedef ms_status (*msi_pass_fn)(void *ctx, struct msi_wr *w, struct ms_hash *pixels,
+                                 struct ms_error *err);
+
+/** What msi_write_pass() checks before it keeps an output (chaos, ecb):
+ * msi_content_tag(mac, label, hdr, SHA-256 of the hashed pixel bytes) must
+ * equal expect. All borrowed. */
+struct msi_check {
+    const uint8_t *mac;
+    const char *label;
+    const uint8_t *hdr;
+    const uint8_t *expect;
+};
+
+/** Write out (through a temporary) with pass; with check (NULL: none), the
+ * output is kept only when the check holds. Sets rep's byte counts once out
+ * is open. Errors: those of msi_wr_open() and of pass, MS_EKEY (check
+ * failed, message says so), MS_ENOMEM; on error nothing is left at out. */
+ms_status msi_write_pass(const struct msi_pfile *pf, const char *out, msi_pass_fn pass,
+                         void *ctx, const struct msi_check *check,
+                         struct ms_protect_report *rep, struct ms_error *err);
 
 /* ---- keys ---------------------------------------------------------------------------- */
 
@@ -293,5 +330,32 @@ void msi_idattrs_free(struct msi_idattrs *ia);
  * format, an attribute absent or not empty in pf). */
 ms_status msi_idattrs_restore(const struct msi_pfile *pf, const char *text, size_t len,
                               struct msi_idattrs *ia, struct ms_error *err);
+
+/** ia's edits and nmore others (the private block's insertion or removal)
+ * in one sorted array: *out is malloc'd (free() it), *n its length. Errors:
+ * MS_ENOMEM (*out NULL). */
+ms_status msi_idattrs_edits(const struct msi_idattrs *ia, const struct msi_edit *more,
+                            size_t nmore, struct msi_edit **out, size_t *n, struct ms_error *err);
+
+/** How an unprotect of otp or stego writes its output. */
+struct msi_restore {
+    const char *text; /* the patient metadata text to put back (borrowed) */
+    size_t text_len;
+    /** Write the input to w with these edits (the attributes back, the block out). */
+    ms_status (*pass)(void *ctx, struct msi_wr *w, struct msi_edit *edits, size_t nedits,
+                      struct ms_error *err);
+    /** The tag of the output from its SHA-256. */
+    ms_status (*tag)(void *ctx, const uint8_t digest[MS_SHA256_LEN], uint8_t tag[32],
+                     struct ms_error *err);
+    void *ctx;
+    const uint8_t *expect; /* the tag stored at protect, 32 bytes */
+};
+
+/** Write out from pf as r says; the output is kept only when its tag equals
+ * r->expect. Sets rep->bytes_out. Errors: those of msi_idattrs_restore(),
+ * msi_wr_open() and the callbacks, MS_EKEY (the tag differs), MS_ENOMEM. */
+ms_status msi_write_restored(const struct msi_pfile *pf, const char *out,
+                             const struct msi_restore *r, struct ms_protect_report *rep,
+                             struct ms_error *err);
 
 #endif

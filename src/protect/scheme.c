@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "protect/protect_internal.h"
 #include "protect/scheme.h"
 
 /* Each scheme is defined in its own file. The order is the order of
@@ -154,12 +155,18 @@ static size_t read_head(const char *path, uint8_t *buf, size_t cap)
     return n > 0 ? (size_t)n : 0;
 }
 
+static bool is_output_of(const struct msi_scheme *s, const char *path, const uint8_t *head,
+                         size_t len)
+{
+    return s->identify ? s->identify(path, head, len) : msi_pblock_identify(path, s->info.name);
+}
+
 static const struct msi_scheme *identify(const char *path)
 {
     uint8_t head[512];
     size_t len = read_head(path, head, sizeof head);
     for (size_t i = 0; i < SCHEME_COUNT; i++)
-        if (schemes[i]->identify(path, head, len))
+        if (is_output_of(schemes[i], path, head, len))
             return schemes[i];
     return NULL;
 }

@@ -13,7 +13,9 @@ struct msi_scheme {
     ms_status (*unprotect)(const char *in, const char *out,
                            const struct ms_protect_options *opt, struct ms_protect_report *rep,
                            struct ms_error *err);
-    /** True when the file at path (first bytes in head) is this scheme's output. */
+    /** True when the file at path (first bytes in head) is this scheme's
+     * output. NULL: the output carries medseal's private block naming the
+     * scheme (msi_pblock_identify() recognises it). */
     bool (*identify)(const char *path, const uint8_t *head, size_t len);
 };
 

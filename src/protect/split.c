@@ -222,6 +222,24 @@ static ms_status write_json_file(const char *path, json_object *o, struct ms_err
     return msi_atomic_close(fd, tmp, path, true, err);
 }
 
+/* The metadata JSON of a split: layout, parts, the file's SHA-256 (digest)
+ * and the dataset without Pixel Data (removed from f). */
+static ms_status split_meta(struct ms_file *f, const struct ms_pixel_info *pi,
+                            const struct layout *lay, const uint8_t *file, uint64_t size,
+                            const uint8_t digest[32], json_object **meta, struct ms_error *err)
+{
+    json_object *ds;
+
+    *meta = layout_json(pi, lay, file, size, digest);
+    ds = dataset_json(f, err);
+    if (!*meta || !ds) {
+        json_object_put(ds);
+        return ms_error_set(err, MS_ENOMEM, "cannot build the metadata");
+    }
+    json_object_object_add(*meta, "dataset", ds);
+    return MS_OK;
+}
+
 ms_status ms_split_file(const char *in, const char *png_out, const char *meta_out, bool rgb24,
                         struct ms_error *err)
 {
@@ -233,7 +251,7 @@ ms_status ms_split_file(const char *in, const char *png_out, const char *meta_ou
     const uint8_t *file = NULL;
     uint64_t size = 0;
     uint8_t digest[32];
-    json_object *meta = NULL, *ds;
+    json_object *meta = NULL;
     ms_status st = msi_map_file(in, &file, &size, err);
 
     if (st == MS_OK)
@@ -247,14 +265,8 @@ ms_status ms_split_file(const char *in, const char *png_out, const char *meta_ou
         st = ms_sha256(file, (size_t)size, digest, err);
     if (st == MS_OK)
         st = pixels_to_image(&pi, &lay, &img, err);
-    if (st == MS_OK) {
-        meta = layout_json(&pi, &lay, file, size, digest);
-        ds = dataset_json(f, err);
-        if (!meta || !ds)
-            st = ms_error_set(err, MS_ENOMEM, "cannot build the metadata");
-        else
-            json_object_object_add(meta, "dataset", ds);
-    }
+    if (st == MS_OK)
+        st = split_meta(f, &pi, &lay, file, size, digest, &meta, err);
     po.bit_depth = (pi.bits_allocated == 16 && !lay.rgb24) ? 16 : 8;
     if (st == MS_OK)
         st = ms_png_write(png_out, img, &po, err);
@@ -283,45 +295,94 @@ static const char *get_str(json_object *o, const char *key)
                : NULL;
 }
 
-/* Pixel value bytes from the PNG samples, in the file's byte order. */
-static ms_status image_to_value(json_object *im, const struct ms_image *img, uint8_t *value,
-                                struct ms_error *err)
-{
-    int64_t rows = get_int(im, "rows"), cols = get_int(im, "columns");
-    int64_t frames = get_int(im, "frames"), bits = get_int(im, "bits_allocated");
-    int64_t planar = get_int(im, "planar_configuration");
-    const char *png = get_str(im, "png");
-    json_object *be;
-    bool big = json_object_object_get_ex(im, "big_endian", &be) && json_object_get_boolean(be);
-    bool rgb24 = png && strcmp(png, "rgb24-packed-16bit") == 0;
-    uint32_t channels = (rgb24 || (png && strcmp(png, "rgb8") == 0)) ? 3 : 1;
-    uint64_t npix, n;
-    const int32_t *s = img->data;
+/* The "image" object of split metadata. */
+struct image_desc {
+    int64_t rows, cols, frames, spp, bits, planar;
+    const char *png; /* the PNG's packing: grey8, grey16, rgb8, rgb24-packed-16bit */
+    bool big, rgb24;
+    uint32_t channels;
+};
 
-    if (rows <= 0 || cols <= 0 || frames <= 0 || (bits != 8 && bits != 16) || !png)
+static void read_desc(json_object *im, struct image_desc *d)
+{
+    json_object *be;
+    d->rows = get_int(im, "rows");
+    d->cols = get_int(im, "columns");
+    d->frames = get_int(im, "frames");
+    d->spp = get_int(im, "samples_per_pixel");
+    d->bits = get_int(im, "bits_allocated");
+    d->planar = get_int(im, "planar_configuration");
+    d->png = get_str(im, "png");
+    d->big = json_object_object_get_ex(im, "big_endian", &be) && json_object_get_boolean(be);
+    d->rgb24 = d->png && strcmp(d->png, "rgb24-packed-16bit") == 0;
+    d->channels = (d->rgb24 || (d->png && strcmp(d->png, "rgb8") == 0)) ? 3 : 1;
+}
+
+/* Bytes of the pixel value the description gives (at most 2^31 samples). */
+static ms_status value_size(const struct image_desc *d, size_t *len, struct ms_error *err)
+{
+    if (d->rows <= 0 || d->cols <= 0 || d->frames <= 0 || d->spp <= 0 || d->bits <= 0 ||
+        d->rows * d->cols * d->frames * d->spp > ((int64_t)1 << 31))
+        return ms_error_set(err, MS_EMALFORMED, "metadata: bad image size");
+    *len = (size_t)(d->rows * d->cols * d->frames * d->spp * d->bits / 8);
+    return MS_OK;
+}
+
+/* The description is one split writes, and the PNG has its size. */
+static ms_status check_image(const struct image_desc *d, const struct ms_image *img,
+                             struct ms_error *err)
+{
+    if (d->rows <= 0 || d->cols <= 0 || d->frames <= 0 || (d->bits != 8 && d->bits != 16) ||
+        !d->png)
         return ms_error_set(err, MS_EMALFORMED, "metadata: bad image description");
-    if (img->width != (uint64_t)cols || img->height != (uint64_t)(rows * frames) ||
-        img->channels != channels)
-        return ms_error_set(err, MS_EMALFORMED, "the PNG is %ux%u x%u, the metadata says %lldx%lld x%u",
-                            img->width, img->height, img->channels, (long long)cols,
-                            (long long)(rows * frames), channels);
-    npix = (uint64_t)rows * (uint64_t)cols;
-    n = npix * (uint64_t)frames;
+    if (img->width != (uint64_t)d->cols || img->height != (uint64_t)(d->rows * d->frames) ||
+        img->channels != d->channels)
+        return ms_error_set(err, MS_EMALFORMED,
+                            "the PNG is %ux%u x%u, the metadata says %lldx%lld x%u", img->width,
+                            img->height, img->channels, (long long)d->cols,
+                            (long long)(d->rows * d->frames), d->channels);
+    return MS_OK;
+}
+
+/* 16-bit sample i, from grey16 or rgb24-packed-16bit, in the file's byte order. */
+static void put_word(const struct image_desc *d, const int32_t *s, uint64_t i, uint8_t *value)
+{
+    uint32_t w = d->rgb24 ? ((uint32_t)s[3 * i] << 8) | (uint32_t)s[3 * i + 1] : (uint32_t)s[i];
+    if (d->big)
+        msi_wr16be(value + 2 * i, (uint16_t)w);
+    else
+        msi_wr16le(value + 2 * i, (uint16_t)w);
+}
+
+/* 8-bit RGB pixel i (npix a frame), interleaved or planar as the file was. */
+static void put_rgb(const struct image_desc *d, const int32_t *s, uint64_t i, uint64_t npix,
+                    uint8_t *value)
+{
+    uint64_t frame = i / npix, p = i % npix;
+    uint8_t *base = value + frame * npix * 3;
+    for (unsigned c = 0; c < 3; c++)
+        base[d->planar ? c * npix + p : 3 * p + c] = (uint8_t)s[3 * i + c];
+}
+
+/* Pixel value bytes from the PNG samples, in the file's byte order. */
+static ms_status image_to_value(const struct image_desc *d, const struct ms_image *img,
+                                uint8_t *value, struct ms_error *err)
+{
+    const int32_t *s = img->data;
+    uint64_t npix, n;
+    ms_status st = check_image(d, img, err);
+
+    if (st != MS_OK)
+        return st;
+    npix = (uint64_t)d->rows * (uint64_t)d->cols;
+    n = npix * (uint64_t)d->frames;
     for (uint64_t i = 0; i < n; i++) {
-        if (bits == 16) {
-            uint32_t w = rgb24 ? ((uint32_t)s[3 * i] << 8) | (uint32_t)s[3 * i + 1] : (uint32_t)s[i];
-            if (big)
-                msi_wr16be(value + 2 * i, (uint16_t)w);
-            else
-                msi_wr16le(value + 2 * i, (uint16_t)w);
-        } else if (channels == 3) {
-            uint64_t frame = i / npix, p = i % npix;
-            uint8_t *base = value + frame * npix * 3;
-            for (unsigned c = 0; c < 3; c++)
-                base[planar ? c * npix + p : 3 * p + c] = (uint8_t)s[3 * i + c];
-        } else {
+        if (d->bits == 16)
+            put_word(d, s, i, value);
+        else if (d->channels == 3)
+            put_rgb(d, s, i, npix, value);
+        else
             value[i] = (uint8_t)s[i];
-        }
     }
     return MS_OK;
 }
@@ -380,37 +441,39 @@ static ms_status write_joined(const char *out, const struct parts *p, const uint
     return msi_atomic_close(fd, tmp, out, true, err);
 }
 
+/* The "image" object of meta, which must be medseal split metadata. */
+static ms_status split_image(json_object *meta, const char *meta_in, json_object **im,
+                             struct ms_error *err)
+{
+    const char *fmt = meta ? get_str(meta, "format") : NULL;
+    if (!meta || !fmt || strcmp(fmt, SPLIT_FORMAT) != 0 ||
+        !json_object_object_get_ex(meta, "image", im))
+        return ms_error_set(err, MS_EMALFORMED, "%s is not medseal split metadata", meta_in);
+    return MS_OK;
+}
+
 ms_status ms_join_files(const char *png_in, const char *meta_in, const char *out,
                         struct ms_error *err)
 {
     json_object *meta = json_object_from_file(meta_in), *im = NULL;
     struct ms_image *img = NULL;
+    struct image_desc d;
     struct parts p = {0};
     uint8_t *value = NULL;
     size_t value_len = 0;
     unsigned depth;
-    const char *fmt = meta ? get_str(meta, "format") : NULL;
-    ms_status st = MS_OK;
+    ms_status st = split_image(meta, meta_in, &im, err);
 
-    if (!meta || !fmt || strcmp(fmt, SPLIT_FORMAT) != 0 ||
-        !json_object_object_get_ex(meta, "image", &im))
-        st = ms_error_set(err, MS_EMALFORMED, "%s is not medseal split metadata", meta_in);
     if (st == MS_OK)
         st = ms_png_read(&img, png_in, &depth, err);
     if (st == MS_OK) {
-        int64_t rows = get_int(im, "rows"), cols = get_int(im, "columns"),
-                frames = get_int(im, "frames"), spp = get_int(im, "samples_per_pixel"),
-                bits = get_int(im, "bits_allocated");
-        if (rows <= 0 || cols <= 0 || frames <= 0 || spp <= 0 || bits <= 0 ||
-            rows * cols * frames * spp > ((int64_t)1 << 31))
-            st = ms_error_set(err, MS_EMALFORMED, "metadata: bad image size");
-        else
-            value_len = (size_t)(rows * cols * frames * spp * bits / 8);
+        read_desc(im, &d);
+        st = value_size(&d, &value_len, err);
     }
     if (st == MS_OK && !(value = malloc(value_len ? value_len : 1)))
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
     if (st == MS_OK)
-        st = image_to_value(im, img, value, err);
+        st = image_to_value(&d, img, value, err);
     if (st == MS_OK)
         st = decode_parts(meta, &p, err);
     if (st == MS_OK)

@@ -183,13 +183,7 @@ static ms_status setup(struct job *j, struct ms_error *err)
 
 static ms_status open_job(struct job *j, const char *in, bool protect, struct ms_error *err)
 {
-    ms_status st = msi_pfile_open(&j->pf, in, err);
-    if (st != MS_OK)
-        return st;
-    st = protect ? msi_pfile_refuse_protected(&j->pf, err)
-                 : msi_pfile_need_block(&j->pf, SCHEME, BLOB_LEN, err);
-    if (st == MS_OK)
-        st = msi_pfile_need_pixels(&j->pf, false, SCHEME, err);
+    ms_status st = msi_pfile_open_for(&j->pf, in, SCHEME, protect, BLOB_LEN, false, err);
     if (st == MS_OK)
         st = msi_samples_init(&j->s, &j->pf, SCHEME, err);
     return st;
@@ -307,12 +301,12 @@ static ms_status write_protected(struct job *j, const char *out, struct msi_idat
                                  struct ms_error *err)
 {
     struct msi_pblock_out pb = {0};
-    struct msi_edit *edits = calloc(ia->nedits + 2, sizeof *edits);
+    struct msi_edit blk[2], *edits = NULL;
     struct msi_wr *w = malloc(sizeof *w);
     uint8_t digest[32];
     char params[200];
     size_t ne = 0, k;
-    ms_status st = (edits && w) ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
+    ms_status st = w ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
 
     snprintf(params, sizeof params,
              "image=logistic-map cipher; hidden=stego key, image key, patient metadata text "
@@ -320,13 +314,9 @@ static ms_status write_protected(struct job *j, const char *out, struct msi_idat
              ia->count, j->mode == MODE_LSB ? "lsb, lossy" : "highbits, lossless");
     if (st == MS_OK)
         st = msi_pblock_encode(&j->pf, SCHEME, params, blob, BLOB_LEN, &pb, err);
-    if (st == MS_OK) {
-        memcpy(edits, ia->edits, ia->nedits * sizeof *edits);
-        ne = ia->nedits + msi_pblock_insertion(&pb, edits + ia->nedits);
-        msi_edits_sort(edits, ne);
-        st = msi_wr_open(w, out, err);
-    }
-    if (st == MS_OK) {
+    if (st == MS_OK)
+        st = msi_idattrs_edits(ia, blk, msi_pblock_insertion(&pb, blk), &edits, &ne, err);
+    if (st == MS_OK && (st = msi_wr_open(w, out, err)) == MS_OK) {
         st = ms_hash_update(j->expect, j->pf.map, (size_t)j->pf.px_value_off, err);
         if (st == MS_OK)
             st = msi_frames_pass(w, &j->pf, edits, ne, protect_frame, j, NULL, err);
@@ -347,11 +337,7 @@ static ms_status write_protected(struct job *j, const char *out, struct msi_idat
             st = msi_wr_patch(w, edits[k].out_at + (pb.blob_pos - pb.creator_len), blob,
                               BLOB_LEN, err);
         rep->bytes_out = w->pos;
-        {
-            ms_status cst = msi_wr_close(w, st == MS_OK, err);
-            if (st == MS_OK)
-                st = cst;
-        }
+        st = msi_wr_finish(w, st, err);
     }
     msi_pblock_free(&pb);
     free(edits);
@@ -470,49 +456,25 @@ static ms_status unprotect_frame(void *ctx, uint8_t *frame, uint32_t f, struct m
     return undo_frame(j, &j->dec, frame, err);
 }
 
+static ms_status restore_pass(void *ctx, struct msi_wr *w, struct msi_edit *edits, size_t ne,
+                              struct ms_error *err)
+{
+    struct job *j = ctx;
+    return msi_frames_pass(w, &j->pf, edits, ne, unprotect_frame, j, NULL, err);
+}
+
+static ms_status output_tag(void *ctx, const uint8_t digest[32], uint8_t tag[32],
+                            struct ms_error *err)
+{
+    struct job *j = ctx;
+    return msi_content_tag(j->mac, "medseal stego v1", digest, digest, tag, err);
+}
+
 static ms_status write_restored(struct job *j, const char *out, const char *text, size_t tlen,
                                 struct ms_protect_report *rep, struct ms_error *err)
 {
-    struct msi_idattrs ia = {0};
-    struct msi_edit *edits = NULL;
-    struct msi_wr *w = malloc(sizeof *w);
-    uint8_t digest[32], tag[32];
-    size_t ne = 0;
-    ms_status st = w ? msi_idattrs_restore(&j->pf, text, tlen, &ia, err)
-                     : ms_error_set(err, MS_ENOMEM, "out of memory");
-
-    if (st == MS_OK && !(edits = calloc(ia.nedits + 5, sizeof *edits)))
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
-    if (st == MS_OK) {
-        memcpy(edits, ia.edits, ia.nedits * sizeof *edits);
-        ne = ia.nedits + msi_pblock_removal(&j->pf, edits + ia.nedits);
-        msi_edits_sort(edits, ne);
-        st = msi_wr_open(w, out, err);
-    }
-    if (st == MS_OK) {
-        st = ms_hash_create(&w->hash, MS_HASH_SHA256, err);
-        if (st == MS_OK)
-            st = msi_frames_pass(w, &j->pf, edits, ne, unprotect_frame, j, NULL, err);
-        if (st == MS_OK)
-            st = ms_hash_final(w->hash, digest, err);
-        if (st == MS_OK)
-            st = msi_content_tag(j->mac, "medseal stego v1", digest, digest, tag, err);
-        if (st == MS_OK && !ms_crypto_equal(tag, j->pf.pb.blob + 24, 32))
-            st = ms_error_set(err, MS_EKEY,
-                              "authentication failed: the file changed after protection");
-        ms_hash_destroy(w->hash);
-        w->hash = NULL;
-        rep->bytes_out = w->pos;
-        {
-            ms_status cst = msi_wr_close(w, st == MS_OK, err);
-            if (st == MS_OK)
-                st = cst;
-        }
-    }
-    msi_idattrs_free(&ia);
-    free(edits);
-    free(w);
-    return st;
+    struct msi_restore r = {text, tlen, restore_pass, output_tag, j, j->pf.pb.blob + 24};
+    return msi_write_restored(&j->pf, out, &r, rep, err);
 }
 
 static ms_status stego_unprotect(const char *in, const char *out,
@@ -562,16 +524,10 @@ static ms_status stego_unprotect(const char *in, const char *out,
     return st;
 }
 
-static bool stego_identify(const char *path, const uint8_t *head, size_t len)
-{
-    return msi_pblock_identify(path, SCHEME);
-}
-
 const struct msi_scheme msi_scheme_stego = {
     .info = {SCHEME, "seed 003", "paper mode",
               "patient metadata + image key hidden in the chaos-encrypted image (lsb or highbits)", "",
               false},
     .protect = stego_protect,
     .unprotect = stego_unprotect,
-    .identify = stego_identify,
 };

@@ -118,21 +118,6 @@ static ms_status seal_volume(struct sealer *x, size_t v, struct ms_error *err)
     return st;
 }
 
-/* Hash every file not hashed with a volume. */
-static ms_status hash_rest(struct sealer *x, struct ms_error *err)
-{
-    size_t *rest = malloc((x->s->nitems + 1) * sizeof *rest), n = 0;
-    ms_status st;
-    if (!rest)
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < x->s->nitems; i++)
-        if (!x->s->items[i].hashed)
-            rest[n++] = i;
-    st = msi_study_run(x->s, rest, n, NULL, NULL, true, false, "hashing", err);
-    free(rest);
-    return st;
-}
-
 /* ---- records and the Merkle root ----------------------------------------------------------- */
 
 static char *dup_or_null(const char *s)
@@ -300,7 +285,7 @@ ms_status ms_seal_create(struct ms_study *s, const struct ms_seal_options *opt,
         if (volume_projectable(&s->volumes[v]))
             st = seal_volume(&x, v, err);
     }
-    if (st == MS_OK && (st = hash_rest(&x, err)) == MS_OK &&
+    if (st == MS_OK && (st = msi_study_hash_rest(x.s, err)) == MS_OK &&
         (st = make_records(&x, err)) == MS_OK)
         st = sign_and_write(&x, path, err);
     if (st == MS_OK && sum)

@@ -85,6 +85,10 @@ ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n,
                         const struct msi_volume *vol, struct ms_drr *drr, bool hash,
                         bool tolerant, const char *label, struct ms_error *err);
 
+/** msi_study_run() with hash over every item no volume has hashed yet.
+ * Errors: those of msi_study_run(). */
+ms_status msi_study_hash_rest(struct ms_study *s, struct ms_error *err);
+
 /* ---- Merkle tree (merkle.c) ---------------------------------------------------------- */
 
 /** Leaf hash of one manifest record: SHA-256(0x00 || record bytes). */

@@ -501,41 +501,11 @@ static ms_status add_slices(struct run *r, struct ms_file *f, size_t slot, struc
     return st;
 }
 
-/* Map a file read-only with its pages populated at once (one pass over the
- * page cache instead of a fault per few pages). */
-static ms_status map_populated(const char *path, const uint8_t **data, uint64_t *size,
-                               struct ms_error *err)
-{
-    struct stat sb;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    void *p;
-    *data = NULL;
-    *size = 0;
-    if (fd < 0)
-        return ms_error_set(err, MS_EIO, "cannot open: %s", strerror(errno));
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ms_error_set(err, MS_EIO, "not a regular file");
-    }
-    if (sb.st_size > 0) {
-        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return ms_error_set(err, MS_EIO, "cannot map: %s", strerror(e));
-        }
-        *data = p;
-        *size = (uint64_t)sb.st_size;
-    }
-    close(fd);
-    return MS_OK;
-}
-
 /* SHA-256 of the file's bytes, which stay mapped for the content hash. */
 static ms_status hash_file(struct msi_item *it, const uint8_t **bytes, uint64_t *size,
                            struct ms_error *e)
 {
-    ms_status st = map_populated(it->path, bytes, size, e);
+    ms_status st = msi_map_file_populated(it->path, bytes, size, e);
     if (st == MS_OK) {
         it->size = *size;
         st = ms_sha256(*bytes, (size_t)*size, it->file_sha, e);
@@ -651,5 +621,19 @@ ms_status ms_study_drr(struct ms_study *s, size_t v, unsigned views,
             out[i] = NULL;
         }
     ms_drr_destroy(d);
+    return st;
+}
+
+ms_status msi_study_hash_rest(struct ms_study *s, struct ms_error *err)
+{
+    size_t *rest = malloc((s->nitems + 1) * sizeof *rest), n = 0;
+    ms_status st;
+    if (!rest)
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->nitems; i++)
+        if (!s->items[i].hashed)
+            rest[n++] = i;
+    st = msi_study_run(s, rest, n, NULL, NULL, true, false, "hashing", err);
+    free(rest);
     return st;
 }

@@ -257,20 +257,6 @@ static ms_status verify_volume(struct verifier *x, size_t sv, struct ms_error *e
     return st;
 }
 
-static ms_status hash_rest(struct verifier *x, struct ms_error *err)
-{
-    size_t *rest = malloc((x->s->nitems + 1) * sizeof *rest), n = 0;
-    ms_status st;
-    if (!rest)
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < x->s->nitems; i++)
-        if (!x->s->items[i].hashed)
-            rest[n++] = i;
-    st = msi_study_run(x->s, rest, n, NULL, NULL, true, false, "hashing", err);
-    free(rest);
-    return st;
-}
-
 /* Merkle root of the study as it is now, as the seal computes it. */
 static ms_status current_root(const struct verifier *x, uint8_t root[MS_SHA256_LEN],
                               struct ms_error *err)
@@ -326,7 +312,7 @@ static ms_status compare_all(struct verifier *x, struct ms_error *err)
     for (size_t sv = 0; st == MS_OK && sv < x->z.nvols; sv++)
         st = verify_volume(x, sv, err);
     if (st == MS_OK)
-        st = hash_rest(x, err);
+        st = msi_study_hash_rest(x->s, err);
     if (st == MS_OK)
         st = current_root(x, root, err);
     if (st == MS_OK) {

@@ -42,3 +42,19 @@ const char *msi_strdup(struct msi_arena *a, const char *s)
         return "";
     return msi_arena_dup(a, s, strlen(s) + 1);
 }
+
+size_t msi_path_push(char path[MSI_PATH_TEXT], uint32_t tag, size_t item)
+{
+    size_t old = strlen(path);
+    const struct ms_dict_entry *d = ms_dict_find(tag);
+    char name[80];
+    if (d && d->keyword && d->keyword[0])
+        snprintf(name, sizeof name, "%s", d->keyword);
+    else
+        snprintf(name, sizeof name, "(%04X,%04X)", MS_TAG_GROUP(tag), MS_TAG_ELEMENT(tag));
+    if (item)
+        snprintf(path + old, MSI_PATH_TEXT - old, "%s[%zu]>", name, item);
+    else
+        snprintf(path + old, MSI_PATH_TEXT - old, "%s", name);
+    return old;
+}

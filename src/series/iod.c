@@ -9,7 +9,6 @@
 #include "series/iod_tables.h"
 #include "series/series_internal.h"
 
-#define MAX_PATH_TEXT 512
 #define TAG_SHARED_FG MS_TAG(0x5200, 0x9229)
 #define TAG_PER_FRAME_FG MS_TAG(0x5200, 0x9230)
 #define TAG_NUMBER_OF_FRAMES MS_TAG(0x0028, 0x0008)
@@ -28,7 +27,7 @@ struct iod_check {
     const char *label;
     const char *module;
     uint8_t *seen;            /* msi_iod_rule_count flags */
-    char path[MAX_PATH_TEXT];
+    char path[MSI_PATH_TEXT];
 };
 
 /* ---- lookups ---------------------------------------------------------------------- */
@@ -151,22 +150,6 @@ static bool condition_true(uint32_t first, uint32_t count, const struct ms_datas
 
 /* ---- reporting -------------------------------------------------------------------------- */
 
-static size_t path_push(struct iod_check *c, uint32_t tag, size_t item)
-{
-    size_t old = strlen(c->path);
-    const struct ms_dict_entry *d = ms_dict_find(tag);
-    char name[80];
-    if (d && d->keyword && d->keyword[0])
-        snprintf(name, sizeof name, "%s", d->keyword);
-    else
-        snprintf(name, sizeof name, "(%04X,%04X)", MS_TAG_GROUP(tag), MS_TAG_ELEMENT(tag));
-    if (item)
-        snprintf(c->path + old, sizeof c->path - old, "%s[%zu]>", name, item);
-    else
-        snprintf(c->path + old, sizeof c->path - old, "%s", name);
-    return old;
-}
-
 static bool first_time(struct iod_check *c, size_t rule, uint8_t kind)
 {
     if (c->seen[rule] & kind)
@@ -185,7 +168,7 @@ static void report_rule(struct iod_check *c, size_t rule, uint32_t tag, uint8_t 
     size_t old;
     if (!first_time(c, rule, kind))
         return;
-    old = path_push(c, tag, 0);
+    old = msi_path_push(c->path, tag, 0);
     msi_report(c->fn, c->ctx, MS_SEVERITY_ERROR, c->label, type_checks[r->type], tag, c->path,
                c->module, "Type %s attribute %s (%s)", type_names[r->type], what, c->module);
     c->path[old] = '\0';
@@ -211,7 +194,7 @@ static void check_enums(struct iod_check *c, size_t rule, const struct ms_elemen
             for (uint32_t j = 0; j < e->value_count; j++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
                          msi_iod_values[e->value_first + j]);
-            size_t old = path_push(c, ms_element_tag(el), 0);
+            size_t old = msi_path_push(c->path, ms_element_tag(el), 0);
             msi_report(c->fn, c->ctx, MS_SEVERITY_ERROR, c->label, "enum", ms_element_tag(el),
                        c->path, c->module, "value %zu '%s' is not one of the enumerated values (%s)",
                        i + 1, buf, list);
@@ -250,7 +233,7 @@ static void check_items(struct iod_check *c, const struct ms_element *el, size_t
                         size_t end, unsigned depth)
 {
     for (size_t k = 0; k < ms_element_item_count(el); k++) {
-        size_t old = path_push(c, ms_element_tag(el), k + 1);
+        size_t old = msi_path_push(c->path, ms_element_tag(el), k + 1);
         check_rules(c, ms_element_item(el, k), first, end, depth + 1);
         c->path[old] = '\0';
     }
@@ -371,7 +354,7 @@ static bool macro_in(const struct ms_dataset *item, const struct msi_iod_module 
 static void check_macro_in_item(struct iod_check *c, const struct ms_dataset *item,
                                 const struct msi_iod_module *m, uint32_t seq, size_t k)
 {
-    size_t old = path_push(c, seq, k + 1);
+    size_t old = msi_path_push(c->path, seq, k + 1);
     check_rules(c, item, m->rule_first, m->rule_first + m->rule_count, 0);
     c->path[old] = '\0';
 }

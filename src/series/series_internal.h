@@ -94,6 +94,12 @@ ms_status msi_report_duplicate_uids(struct msi_instance *const *v, size_t n,
 /** Geometry findings of one series (geometry.c). */
 void msi_series_check_geometry(const struct ms_series *se, ms_finding_fn fn, void *ctx);
 
+/** The attribute path of a finding ("Seq[2]>Keyword"), MSI_PATH_TEXT bytes. */
+#define MSI_PATH_TEXT 512
+/** Append the keyword of tag (or "(gggg,eeee)"), followed by "[item]>" when
+ * item is not 0, to path; returns its old length, to cut it back there. */
+size_t msi_path_push(char path[MSI_PATH_TEXT], uint32_t tag, size_t item);
+
 /** Report one finding built from its parts. */
 void msi_report(ms_finding_fn fn, void *ctx, ms_severity sev, const char *instance,
                 const char *check, uint32_t tag, const char *attribute, const char *module,

@@ -8,7 +8,6 @@
 
 #include "series/series_internal.h"
 
-#define MAX_PATH_TEXT 512
 #define MAX_VALUE_TEXT 1024
 
 typedef bool (*value_check_fn)(const char *v, size_t n, const char **why);
@@ -110,40 +109,39 @@ static bool check_dt(const char *v, size_t n, const char **why)
     return body <= 8 || valid_time(v + 8, body - 8);
 }
 
-static bool check_ds(const char *v, size_t n, const char **why)
+/* v without its leading and trailing spaces, NUL-terminated in buf; false
+ * when that is empty or does not fit in cap bytes. */
+static bool trimmed(const char *v, size_t n, char *buf, size_t cap)
 {
-    char buf[32], *end;
     size_t s = 0, e = n;
-    *why = "not a decimal string";
     while (s < e && v[s] == ' ')
         s++;
     while (e > s && v[e - 1] == ' ')
         e--;
-    if (e == s || e - s >= sizeof buf)
+    if (e == s || e - s >= cap)
         return false;
-    for (size_t i = s; i < e; i++)
-        if (!strchr("0123456789+-.eE", v[i]))
-            return false;
     memcpy(buf, v + s, e - s);
     buf[e - s] = '\0';
+    return true;
+}
+
+static bool check_ds(const char *v, size_t n, const char **why)
+{
+    char buf[32], *end;
+    *why = "not a decimal string";
+    if (!trimmed(v, n, buf, sizeof buf) || buf[strspn(buf, "0123456789+-.eE")] != '\0')
+        return false;
     strtod(buf, &end);
     return *end == '\0';
 }
 
 static bool check_is(const char *v, size_t n, const char **why)
 {
-    size_t s = 0, e = n;
     long long x;
     char buf[16];
     *why = "not an integer string in -2^31..2^31-1";
-    while (s < e && v[s] == ' ')
-        s++;
-    while (e > s && v[e - 1] == ' ')
-        e--;
-    if (e == s || e - s >= sizeof buf)
+    if (!trimmed(v, n, buf, sizeof buf))
         return false;
-    memcpy(buf, v + s, e - s);
-    buf[e - s] = '\0';
     if (!all_digits(buf + (buf[0] == '+' || buf[0] == '-'), strlen(buf) - (buf[0] == '+' || buf[0] == '-')))
         return false;
     x = atoll(buf);
@@ -255,7 +253,7 @@ bool msi_uid_valid(const char *text, const char **why)
 
 struct walk {
     const struct msi_vctx *v;
-    char path[MAX_PATH_TEXT];
+    char path[MSI_PATH_TEXT];
 };
 
 /* Characters of a value for length limits: UTF-8 code points in ISO_IR 192,
@@ -389,34 +387,17 @@ static void check_element(struct walk *w, const struct ms_element *el)
         check_binary_length(w, el);
 }
 
-/* Append "Keyword" or "Keyword[i]>" pieces to the path; returns the old length. */
-static size_t path_push(struct walk *w, uint32_t tag, size_t item)
-{
-    size_t old = strlen(w->path);
-    const struct ms_dict_entry *d = ms_dict_find(tag);
-    char name[80];
-    if (d && d->keyword && d->keyword[0])
-        snprintf(name, sizeof name, "%s", d->keyword);
-    else
-        snprintf(name, sizeof name, "(%04X,%04X)", MS_TAG_GROUP(tag), MS_TAG_ELEMENT(tag));
-    if (item)
-        snprintf(w->path + old, sizeof w->path - old, "%s[%zu]>", name, item);
-    else
-        snprintf(w->path + old, sizeof w->path - old, "%s", name);
-    return old;
-}
-
 static void walk_dataset(struct walk *w, const struct ms_dataset *ds, unsigned depth)
 {
     for (size_t i = 0; i < ms_dataset_count(ds); i++) {
         const struct ms_element *el = ms_dataset_at(ds, i);
-        size_t old = path_push(w, ms_element_tag(el), 0);
+        size_t old = msi_path_push(w->path, ms_element_tag(el), 0);
         check_element(w, el);
         w->path[old] = '\0';
         if (depth >= 32)
             continue;
         for (size_t k = 0; k < ms_element_item_count(el); k++) {
-            path_push(w, ms_element_tag(el), k + 1);
+            msi_path_push(w->path, ms_element_tag(el), k + 1);
             walk_dataset(w, ms_element_item(el, k), depth + 1);
             w->path[old] = '\0';
         }

@@ -11,8 +11,8 @@
 
 #include "internal.h"
 
-ms_status msi_map_file(const char *path, const uint8_t **data, uint64_t *size,
-                       struct ms_error *err)
+static ms_status map_file(const char *path, int flags, const uint8_t **data, uint64_t *size,
+                          struct ms_error *err)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -31,7 +31,7 @@ ms_status msi_map_file(const char *path, const uint8_t **data, uint64_t *size,
         return ms_error_set(err, MS_EIO, "not a regular file");
     }
     if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | flags, fd, 0);
         if (p == MAP_FAILED) {
             int e = errno;
             close(fd);
@@ -42,6 +42,18 @@ ms_status msi_map_file(const char *path, const uint8_t **data, uint64_t *size,
     }
     close(fd);
     return MS_OK;
+}
+
+ms_status msi_map_file(const char *path, const uint8_t **data, uint64_t *size,
+                       struct ms_error *err)
+{
+    return map_file(path, 0, data, size, err);
+}
+
+ms_status msi_map_file_populated(const char *path, const uint8_t **data, uint64_t *size,
+                                 struct ms_error *err)
+{
+    return map_file(path, MAP_POPULATE, data, size, err);
 }
 
 void msi_unmap_file(const uint8_t *data, uint64_t size)

@@ -9,16 +9,13 @@
 #  - wrong key, wrong passphrase, flipped byte, truncation: exit 4 or 3 and
 #    no output file.
 set -eu
-
-SRC=${MEDSEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${MEDSEAL_BUILD:-$SRC/build}
+. "$(dirname "$0")/lib.sh"
 TOOL=$BUILD/cms_tool
 [ -x "$TOOL" ] || { echo "cms_tool not built ($TOOL)"; exit 1; }
 BIG_MB=${CMS_INTEROP_BIG_MB:-200}
 RSS_LIMIT_KB=65536
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/cms_interop.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+workdir W
 cd "$W"
 fails=0
 ok() { echo "ok   $*"; }

@@ -3,12 +3,10 @@
 # interop both ways with DCMTK (dcmcrle/dcmdrle, dcmcjpls/dcmdjpls) and
 # pydicom (decodes RLE, reads our decoded output).
 set -eu
-M=${MEDSEAL:-build/medseal}
-SRC=${MEDSEAL_SRC:-.}
-T=/usr/lib/python3/dist-packages/pydicom/data/test_files
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+T=$PYDICOM_FILES
+workdir tmp
+fail() { echo "FAIL: $*"; exit 1; } # the first failure ends the test
 
 for ts in rle jpeg-ls deflated implicit big; do
     $M -q transcode --to $ts "$SRC/data/cranium-ct" -o "$tmp/$ts"

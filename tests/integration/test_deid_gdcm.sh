@@ -16,18 +16,14 @@
 #  7. wrong key, wrong passphrase: exit 4 and no output file.
 # Env: MEDSEAL (the program), MEDSEAL_SRC (the source tree).
 set -eu
-
-: "${MEDSEAL:?set MEDSEAL to the medseal program}"
-SRC=${MEDSEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-PY=/usr/bin/python3
-PYDICOM_FILES=/usr/lib/python3/dist-packages/pydicom/data/test_files
+. "$(dirname "$0")/lib.sh"
+MEDSEAL=$M
 for tool in gdcmanon dciodvfy openssl; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 $PY -c 'import pydicom' 2>/dev/null || { echo "SKIP: pydicom not installed"; exit 77; }
 
-W=$(mktemp -d /tmp/ms_deid_gdcm.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+workdir W
 fail=0
 note() { printf '%s\n' "$*"; }
 bad() { printf 'FAIL: %s\n' "$*"; fail=1; }

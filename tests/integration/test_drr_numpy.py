@@ -23,21 +23,10 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-SRC = os.environ.get("MEDSEAL_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-MEDSEAL = os.environ.get("MEDSEAL", os.path.join(SRC, "build", "medseal"))
+from itlib import MEDSEAL, SRC, check, finish
+
 sys.path.insert(0, os.path.join(SRC, "bench"))
 import seal_numpy  # noqa: E402
-
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 def medseal_drr(directory, view, out):
@@ -112,8 +101,7 @@ def main():
         write_series(reversed_, [4, 3, 2, 1, 0], 12, 12, (1.0, 1.0),
                      (-1, 0, 0, 0, -1, 0), seed=3)
         compare(reversed_, "flipped", tmp)
-    print("%d checks, %d failed" % (checks, failures), file=sys.stderr)
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -8,28 +8,11 @@
 #   gives exit 4 (dcmsign: certificate verification failed); a chain to a
 #   trusted CA is accepted by both; signatures in sequence items; bad input.
 set -u
-M=${MEDSEAL:-build/medseal}
-case $M in /*) ;; *) M=$(pwd)/$M ;; esac
-SRC=${MEDSEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-PY=/usr/bin/python3
-PYD=/usr/lib/python3/dist-packages/pydicom/data/test_files
-T=$(mktemp -d /tmp/ms_dsig_XXXXXX)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+PYD=$PYDICOM_FILES
+workdir T
 cd "$T" || exit 1
-failures=0
-checks=0
 
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
-# expect RC CMD...: run CMD (output to out.txt/err.txt), compare its exit code
-expect() {
-    want=$1; shift
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else
-        fail "$* -> exit $got, expected $want: $(head -c 400 out.txt) $(head -c 400 err.txt)"
-    fi
-}
 # dcmsign_ok CERT FILE: dcmsign verifies every signature of FILE and names none failed
 dcmsign_ok() {
     dcmsign --verify +cf "$1" "$2" >ds.txt 2>&1
@@ -178,5 +161,4 @@ expect 0 "$M" verify-sig some.dcm
 grep -q "2 elements signed, .* not covered" out.txt && ok || fail "tags: $(cat out.txt)"
 dcmsign_ok ec.crt some.dcm
 
-echo "dsig/dcmtk: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+finish dsig/dcmtk

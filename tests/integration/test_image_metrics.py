@@ -18,20 +18,10 @@ from PIL import Image
 from skimage.metrics import (mean_squared_error, peak_signal_noise_ratio,
                              structural_similarity)
 
-SRC = os.environ.get("MEDSEAL_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("MEDSEAL_BUILD", os.path.join(SRC, "build"))
+from itlib import BUILD, check, finish
+
 HELPER = os.path.join(BUILD, "test_image")
 REL = 1e-6
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 def close(name, got, want):
@@ -195,8 +185,7 @@ def main():
         rc, _, err = helper("metrics", p("a8.png"), p("c1.png"), 255)
         check(rc == 4 and "differ in size" in err, f"size mismatch: exit {rc} {err.strip()}")
 
-    print(f"{checks} checks, {failures} failed", file=sys.stderr)
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

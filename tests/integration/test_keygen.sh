@@ -4,23 +4,10 @@
 # openssl writes, signatures verify both ways, bad key files get exit 3 or 4
 # without a key byte in any message.
 set -u
-M=${MEDSEAL:-build/medseal}
-case $M in /*) ;; *) M=$(pwd)/$M ;; esac
-T=$(mktemp -d /tmp/ms_keygen_XXXXXX)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+workdir T
 cd "$T" || exit 1
-failures=0
-checks=0
 
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
-# expect RC CMD...: run CMD (output to out.txt/err.txt), compare its exit code
-expect() {
-    want=$1; shift
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else fail "$* -> exit $got, expected $want: $(cat err.txt)"; fi
-}
 mode() { stat -c %a "$1"; }
 fingerprint() { openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 shown() { sed -n "s/^  $1: *//p" out.txt | head -1; }
@@ -169,5 +156,4 @@ expect 5 "$M" keygen --type ed25519 -o /nonexistent-dir/k
 expect 0 "$M" keygen --help
 expect 0 "$M" key --help
 
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish keygen

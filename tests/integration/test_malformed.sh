@@ -5,11 +5,9 @@
 # (exit 0, nothing on stderr with --quiet). Never a crash (exit >= 128) nor a
 # hang. Every file must be described in tests/data/malformed/README.md.
 set -u
-SRC=${MEDSEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-MEDSEAL=${MEDSEAL:-$SRC/build/medseal}
+. "$(dirname "$0")/lib.sh"
 DIR=$SRC/tests/data/malformed
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+workdir TMP
 
 # Files with tolerable defects (warnings), and files that are well-formed
 # regression inputs of writer/JSON bugs: exit 0.
@@ -47,11 +45,7 @@ wrong_vr_ui_for_sq.dcm
 wrong_vr_unknown_letters.dcm
 "
 
-failures=0 rejected=0 tolerated=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+rejected=0 tolerated=0
 
 is_tolerated() {
     case "$TOLERATED" in *"
@@ -60,7 +54,7 @@ $1
     return 1
 }
 
-[ -x "$MEDSEAL" ] || { echo "no medseal program at $MEDSEAL" >&2; exit 1; }
+[ -x "$M" ] || { echo "no medseal program at $M" >&2; exit 1; }
 for t in $TOLERATED; do
     [ -f "$DIR/$t" ] || fail "$t is listed as tolerated but does not exist"
 done
@@ -73,7 +67,7 @@ for f in "$DIR"/*.dcm; do
         [ $mode = long ] && opt="--max-chars 100000"
         [ $mode = json ] && opt="--json"
         # shellcheck disable=SC2086
-        timeout 120 "$MEDSEAL" --quiet dump $opt "$f" >/dev/null 2>"$TMP/err"
+        timeout 120 "$M" --quiet dump $opt "$f" >/dev/null 2>"$TMP/err"
         rc=$?
         lines=$(wc -l <"$TMP/err")
         if [ $rc -ge 124 ]; then

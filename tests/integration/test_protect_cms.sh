@@ -4,13 +4,11 @@
 # --strict-dicom with a trusted signer; wrong key, tampering and truncation
 # give exit 4 or 3 and leave no output.
 set -eu
-M=${MEDSEAL:-build/medseal}
-SRC=${MEDSEAL_SRC:-.}
+. "$(dirname "$0")/lib.sh"
 S="$SRC/data/cranium-ct"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+workdir tmp
 cd "$tmp"
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*"; exit 1; } # the first failure ends the test
 expect() { # expect CODE OUTPUT CMD...
     want=$1; out=$2; shift 2
     set +e; "$@" 2>err.txt >/dev/null; rc=$?; set -e

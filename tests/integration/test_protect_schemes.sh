@@ -6,33 +6,16 @@
 # the exit codes and missing outputs of the refusals (docs/exit-codes.md).
 # Environment: MEDSEAL (the program), MEDSEAL_SRC.
 set -u
-SRC=${MEDSEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-M=${MEDSEAL:-$SRC/build/medseal}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 series=$SRC/data/cranium-ct
-work=$(mktemp -d /tmp/medseal-it-schemes.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-
-# expect_rc CODE cmd...: the command exits with CODE and prints one error line
-expect_rc() {
-    want=$1
-    shift
-    "$@" >"$work/out" 2>"$work/err"
-    rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "exit $rc, wanted $want: $* :: $(cat "$work/err")"; fi
-}
+workdir work
 
 same_dir() { # same_dir A B what
-    if diff -r "$1" "$2" >/dev/null; then ok; else bad "$3: $1 and $2 differ"; fi
+    if diff -r "$1" "$2" >/dev/null; then ok; else fail "$3: $1 and $2 differ"; fi
 }
 
 absent() { # absent PATH what
-    if [ -e "$1" ]; then bad "$2: $1 left behind"; else ok; fi
+    if [ -e "$1" ]; then fail "$2: $1 left behind"; else ok; fi
 }
 
 cd "$work" || exit 1
@@ -49,9 +32,9 @@ rt() { # rt NAME protect-options... -- unprotect-options...
     while [ "$1" != "--" ]; do popts="$popts $1"; shift; done
     shift
     # shellcheck disable=SC2086
-    expect_rc 0 "$M" --quiet protect $popts "$series" -o "p_$name"
+    expect 0 "$M" --quiet protect $popts "$series" -o "p_$name"
     # shellcheck disable=SC2086
-    expect_rc 0 "$M" --quiet unprotect "$@" "p_$name" -o "r_$name"
+    expect 0 "$M" --quiet unprotect "$@" "p_$name" -o "r_$name"
     same_dir "$series" "r_$name" "$name round trip"
 }
 
@@ -65,24 +48,24 @@ rt otp --scheme otp --otp-store pads -- --otp-store pads
 rt stegohb --scheme stego --stego-mode highbits --stego-key-file stego.txt -- --stego-key-file stego.txt
 
 # one file, one output name
-expect_rc 0 "$M" protect --scheme pixel-gcm -k k.bin "$series/CT0050.dcm" -o one.dcm
-expect_rc 0 "$M" unprotect -k k.bin one.dcm -o one_back.dcm
-if cmp -s one_back.dcm "$series/CT0050.dcm"; then ok; else bad "single file round trip"; fi
-[ "$(ls p_cbcs | wc -l)" -eq $((108 * 7)) ] && ok || bad "cbc-slices: 108 indexes + 6 parts each"
+expect 0 "$M" protect --scheme pixel-gcm -k k.bin "$series/CT0050.dcm" -o one.dcm
+expect 0 "$M" unprotect -k k.bin one.dcm -o one_back.dcm
+if cmp -s one_back.dcm "$series/CT0050.dcm"; then ok; else fail "single file round trip"; fi
+[ "$(ls p_cbcs | wc -l)" -eq $((108 * 7)) ] && ok || fail "cbc-slices: 108 indexes + 6 parts each"
 
 # lsb stego: lossy, PSNR reported, header exact
-expect_rc 0 "$M" protect --scheme stego --stego-key-file stego.txt "$series/CT0001.dcm" -o lsb.dcm
-grep -q "PSNR" "$work/err" && ok || bad "stego lsb: no PSNR in the note"
-expect_rc 0 "$M" unprotect --stego-key-file stego.txt lsb.dcm -o lsb_back.dcm
-if cmp -s lsb_back.dcm "$series/CT0001.dcm"; then bad "stego lsb cannot be exact here"; else ok; fi
+expect 0 "$M" protect --scheme stego --stego-key-file stego.txt "$series/CT0001.dcm" -o lsb.dcm
+grep -q "PSNR" err.txt && ok || fail "stego lsb: no PSNR in the note"
+expect 0 "$M" unprotect --stego-key-file stego.txt lsb.dcm -o lsb_back.dcm
+if cmp -s lsb_back.dcm "$series/CT0001.dcm"; then fail "stego lsb cannot be exact here"; else ok; fi
 
 # ---- outputs are DICOM files that dcmdump and pydicom read ---------------------------
 for s in gcm chaos ecb otp stegohb; do
-    if dcmdump -q "p_$s/CT0010.dcm" >/dev/null 2>&1; then ok; else bad "dcmdump cannot read p_$s"; fi
+    if dcmdump -q "p_$s/CT0010.dcm" >/dev/null 2>&1; then ok; else fail "dcmdump cannot read p_$s"; fi
 done
-dcmdump "p_gcm/CT0010.dcm" 2>/dev/null | grep -q "MEDSEAL PROTECT 1" && ok || bad "no private creator"
+dcmdump "p_gcm/CT0010.dcm" 2>/dev/null | grep -q "MEDSEAL PROTECT 1" && ok || fail "no private creator"
 "$PY" - "$series/CT0010.dcm" p_gcm/CT0010.dcm p_chaos/CT0010.dcm p_ecb/CT0010.dcm \
-    p_stegohb/CT0010.dcm p_otp/CT0010.dcm <<'EOF' && ok || bad "pydicom checks"
+    p_stegohb/CT0010.dcm p_otp/CT0010.dcm <<'EOF' && ok || fail "pydicom checks"
 import sys
 import numpy as np
 import pydicom
@@ -115,7 +98,7 @@ activate = 1
 [legacy_sect]
 activate = 1
 EOF2
-OPENSSL_CONF=$work/legacy.cnf "$PY" - "$series/CT0010.dcm" p_gcmhdr/CT0010.dcm <<'EOF2' && ok || bad "pixel-gcm --key-from-header differs from Whirlpool + AESGCM in Python"
+OPENSSL_CONF=$work/legacy.cnf "$PY" - "$series/CT0010.dcm" p_gcmhdr/CT0010.dcm <<'EOF2' && ok || fail "pixel-gcm --key-from-header differs from Whirlpool + AESGCM in Python"
 import hashlib, sys
 import pydicom
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -129,42 +112,41 @@ EOF2
 "$PY" -c "import pydicom,sys; sys.stdout.buffer.write(pydicom.dcmread(sys.argv[1]).PixelData)" \
     p_ecb/CT0010.dcm >ecb.bin
 openssl enc -aes-256-ecb -nopad -K "$(od -An -tx1 k.bin | tr -d ' \n')" -in plain.bin -out ossl.bin
-if cmp -s ecb.bin ossl.bin; then ok; else bad "ecb differs from openssl enc -aes-256-ecb"; fi
+if cmp -s ecb.bin ossl.bin; then ok; else fail "ecb differs from openssl enc -aes-256-ecb"; fi
 
 # ---- refusals: exit codes, no output -------------------------------------------------
-expect_rc 4 "$M" unprotect -k k2.bin one.dcm -o x1.dcm
+expect 4 "$M" unprotect -k k2.bin one.dcm -o x1.dcm
 absent x1.dcm "wrong key"
 cp one.dcm t.dcm
 printf '\001' | dd of=t.dcm bs=1 seek=$(($(stat -c %s t.dcm) - 77)) conv=notrunc 2>/dev/null
-expect_rc 4 "$M" unprotect -k k.bin t.dcm -o x2.dcm
+expect 4 "$M" unprotect -k k.bin t.dcm -o x2.dcm
 absent x2.dcm "tampered pixel-gcm"
 head -c 2000 one.dcm >trunc.dcm
-expect_rc 3 "$M" unprotect -k k.bin trunc.dcm -o x3.dcm
+expect 3 "$M" unprotect -k k.bin trunc.dcm -o x3.dcm
 absent x3.dcm "truncated"
-expect_rc 3 "$M" unprotect -k k.bin "$series/CT0001.dcm" -o x4.dcm
+expect 3 "$M" unprotect -k k.bin "$series/CT0001.dcm" -o x4.dcm
 absent x4.dcm "not protected"
-expect_rc 2 "$M" protect --scheme ecb -k k.bin "$series/CT0001.dcm" -o x5.dcm
+expect 2 "$M" protect --scheme ecb -k k.bin "$series/CT0001.dcm" -o x5.dcm
 absent x5.dcm "ecb without --i-know"
-expect_rc 2 "$M" protect --scheme no-such "$series/CT0001.dcm" -o x6.dcm
-expect_rc 2 "$M" protect --scheme pixel-gcm "$series/CT0001.dcm" -o x7.dcm
+expect 2 "$M" protect --scheme no-such "$series/CT0001.dcm" -o x6.dcm
+expect 2 "$M" protect --scheme pixel-gcm "$series/CT0001.dcm" -o x7.dcm
 absent x7.dcm "no key"
-expect_rc 4 "$M" unprotect --x0 0.5 p_chaos/CT0002.dcm -o x8.dcm
+expect 4 "$M" unprotect --x0 0.5 p_chaos/CT0002.dcm -o x8.dcm
 absent x8.dcm "chaos wrong key"
 rm p_cbcs/CT0003.dcm.cbcs.part4.enc
-expect_rc 4 "$M" unprotect -k k.bin p_cbcs/CT0003.dcm.cbcs -o x9.dcm
+expect 4 "$M" unprotect -k k.bin p_cbcs/CT0003.dcm.cbcs -o x9.dcm
 absent x9.dcm "missing part"
 cp p_cbcs/CT0004.dcm.cbcs.part2.enc p_cbcs/CT0005.dcm.cbcs.part2.enc
-expect_rc 4 "$M" unprotect -k k.bin p_cbcs/CT0005.dcm.cbcs -o x10.dcm
+expect 4 "$M" unprotect -k k.bin p_cbcs/CT0005.dcm.cbcs -o x10.dcm
 absent x10.dcm "swapped part"
-expect_rc 4 "$M" unprotect --otp-store pads p_otp/CT0006.dcm -o x11.dcm
+expect 4 "$M" unprotect --otp-store pads p_otp/CT0006.dcm -o x11.dcm
 absent x11.dcm "otp reuse"
-expect_rc 4 "$M" unprotect --stego-key-file stego2.txt p_stegohb/CT0007.dcm -o x12.dcm
+expect 4 "$M" unprotect --stego-key-file stego2.txt p_stegohb/CT0007.dcm -o x12.dcm
 absent x12.dcm "wrong stego key"
-expect_rc 3 "$M" protect --scheme pixel-gcm -k k.bin one.dcm -o twice.dcm
+expect 3 "$M" protect --scheme pixel-gcm -k k.bin one.dcm -o twice.dcm
 absent twice.dcm "protected twice"
 # a directory with failures: highest exit code, good files still restored
-expect_rc 4 "$M" --quiet unprotect -k k.bin p_cbcs -o r_cbcs2
-[ "$(ls r_cbcs2 | wc -l)" -eq 106 ] && ok || bad "directory with two bad files"
+expect 4 "$M" --quiet unprotect -k k.bin p_cbcs -o r_cbcs2
+[ "$(ls r_cbcs2 | wc -l)" -eq 106 ] && ok || fail "directory with two bad files"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish protect-schemes

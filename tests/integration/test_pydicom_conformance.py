@@ -22,7 +22,7 @@ import pydicom
 from pydicom.encaps import generate_pixel_data_fragment
 from pydicom.filebase import DicomBytesIO
 
-MEDSEAL = os.environ.get("MEDSEAL", "build/medseal")
+from itlib import MEDSEAL
 DATA = os.path.dirname(pydicom.__file__) + "/data"
 
 # file name -> why medseal differs (each explained in docs/conformance.md)

@@ -7,19 +7,12 @@
 # cleanly; the original study is never changed; the report is written.
 # Environment: MEDSEAL (the program), MEDSEAL_SRC.
 set -u
-SRC=${MEDSEAL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-M=${MEDSEAL:-$SRC/build/medseal}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 CT=$SRC/data/cranium-ct
 KEYS=$SRC/tests/data/seal
-DONOR=/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
-T=$(mktemp -d /tmp/medseal-test-seal-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-checks=0
+DONOR=$PYDICOM_FILES/CT_small.dcm
+workdir T
 
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
 expect_rc() { # want got what
     if [ "$1" -eq "$2" ]; then ok; else fail "$3: exit $2, expected $1"; fi
 }
@@ -131,5 +124,4 @@ $M tamper "$CT" "$T/none" --delete 999 2>/dev/null; expect_rc 2 $? "tamper N out
 [ "$(cat "$CT"/* | sha256sum)" = "$before" ] && ok || fail "data/cranium-ct changed"
 [ ! -e "$CT/sub" ] && ok || fail "tamper created a directory in its input"
 
-echo "$checks checks, $fails failed" >&2
-[ "$fails" -eq 0 ]
+finish seal

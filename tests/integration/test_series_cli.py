@@ -18,9 +18,7 @@ import warnings
 import pydicom
 from pydicom.uid import generate_uid
 
-MEDSEAL = os.environ.get("MEDSEAL", "build/medseal")
-SRC = os.environ.get("MEDSEAL_SRC", ".")
-CT = os.path.join(SRC, "data/cranium-ct")
+from itlib import CT, MEDSEAL
 failures = []
 
 

@@ -3,12 +3,10 @@
 # every supported layout; an edited image or metadata is refused (exit 1) and
 # nothing is written; unsupported layouts exit 3.
 set -eu
-M=${MEDSEAL:-build/medseal}
-SRC=${MEDSEAL_SRC:-.}
-T=/usr/lib/python3/dist-packages/pydicom/data/test_files
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+T=$PYDICOM_FILES
+workdir tmp
+fail() { echo "FAIL: $*"; exit 1; } # the first failure ends the test
 
 n=0
 for f in "$SRC"/data/cranium-ct/CT00[0-4]*.dcm $T/MR_small.dcm $T/MR_small_bigendian.dcm \

@@ -25,8 +25,7 @@ import warnings
 import pydicom
 from pydicom.dataelem import DataElement
 
-MEDSEAL = os.environ.get("MEDSEAL", "build/medseal")
-SRC = os.environ.get("MEDSEAL_SRC", ".")
+from itlib import MEDSEAL, SRC
 PYDICOM_FILES = os.path.dirname(pydicom.__file__) + "/data/test_files"
 DCIODVFY = shutil.which("dciodvfy")
 

@@ -19,9 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
-MEDSEAL = os.environ.get("MEDSEAL", "build/medseal")
-SRC = os.environ.get("MEDSEAL_SRC", ".")
-CT = os.path.join(SRC, "data/cranium-ct")
+from itlib import CT, MEDSEAL
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 failures = []
 

@@ -4,72 +4,16 @@
 #ifndef MEDSEAL_SERIES_FIXTURE_H
 #define MEDSEAL_SERIES_FIXTURE_H
 
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "medseal/dicom.h"
 #include "medseal/series.h"
+#include "testutil.h"
 
 #define FX_SLICES 108
-
-static const char *fx_src(void)
-{
-    const char *src = getenv("MEDSEAL_SRC");
-    return src ? src : ".";
-}
-
-/* Path of slice i (1-based) of the bundled series. */
-static const char *fx_ct(int i)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/data/cranium-ct/CT%04d.dcm", fx_src(), i);
-    return path;
-}
-
-static inline int fx_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static inline void fx_rmtree(const char *dir)
-{
-    nftw(dir, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* New empty directory under TMPDIR; dir receives its path. */
-static inline void fx_mkdtemp(char *dir, size_t cap)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, cap, "%s/medseal-test-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
-
-static inline void fx_copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    char buf[65536];
-    size_t n;
-    if (!in || !out) {
-        fprintf(stderr, "cannot copy %s to %s\n", from, to);
-        exit(1);
-    }
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            exit(1);
-    fclose(in);
-    fclose(out);
-}
 
 /* Copy slices first..last (1-based, inclusive) into dir as CTnnnn.dcm. */
 static inline void fx_copy_slices(const char *dir, int first, int last)
@@ -77,7 +21,7 @@ static inline void fx_copy_slices(const char *dir, int first, int last)
     char to[4200];
     for (int i = first; i <= last; i++) {
         snprintf(to, sizeof to, "%s/CT%04d.dcm", dir, i);
-        fx_copy_file(fx_ct(i), to);
+        tu_copy_file(tu_ct(i), to);
     }
 }
 
@@ -90,8 +34,8 @@ static inline void fx_edit_slice(const char *dir, const char *name, int i, fx_ed
     struct ms_error err = {0};
     char to[4200];
     snprintf(to, sizeof to, "%s/%s", dir, name);
-    if (ms_file_read(&f, fx_ct(i), NULL, &err) != MS_OK) {
-        fprintf(stderr, "%s: %s\n", fx_ct(i), err.msg);
+    if (ms_file_read(&f, tu_ct(i), NULL, &err) != MS_OK) {
+        fprintf(stderr, "%s: %s\n", tu_ct(i), err.msg);
         exit(1);
     }
     edit(ms_file_dataset(f), ctx);

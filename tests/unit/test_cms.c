@@ -20,68 +20,22 @@
 
 #include "check.h"
 #include "medseal/cms.h"
+#include "testutil.h"
 
-static char dir[64];
-static char path_buf[16][512];
-static int path_next;
-
-/* A path in the test directory (rotating static buffers). */
+/* A path in the test directory (short: the tests name many). */
 static const char *P(const char *name)
 {
-    char *b = path_buf[path_next++ % 16];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
-static bool exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static void write_file(const char *p, const void *data, size_t n)
-{
-    FILE *f = fopen(p, "wb");
-    if (!f || fwrite(data, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", p);
-        exit(1);
-    }
-    fclose(f);
-}
-
-static uint8_t *read_file(const char *p, size_t *n)
-{
-    *n = 0;
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
-static bool same_files(const char *a, const char *b)
-{
-    size_t na = 0, nb = 0;
-    uint8_t *x = read_file(a, &na), *y = read_file(b, &nb);
-    bool same = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
+    return tu_path(name);
 }
 
 /* Copy src to dst with byte i flipped (i < 0: none) and cut to len (SIZE_MAX: all). */
 static void mutate(const char *src, const char *dst, long flip, size_t len)
 {
     size_t n = 0;
-    uint8_t *b = read_file(src, &n);
+    uint8_t *b = tu_slurp(src, &n);
     if (flip >= 0 && (size_t)flip < n)
         b[flip] ^= 0x01;
-    write_file(dst, b, len < n ? len : n);
+    tu_spit(dst, b, len < n ? len : n);
     free(b);
 }
 
@@ -91,8 +45,8 @@ static void write_key_cert(EVP_PKEY *pk, const char *name, const char *cn)
 {
     static long serial = 1;
     char kp[600], cp[600];
-    snprintf(kp, sizeof kp, "%s/%s.key", dir, name);
-    snprintf(cp, sizeof cp, "%s/%s.crt", dir, name);
+    snprintf(kp, sizeof kp, "%s/%s.key", tu_dir, name);
+    snprintf(cp, sizeof cp, "%s/%s.crt", tu_dir, name);
     X509 *x = X509_new();
     X509_set_version(x, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
@@ -137,11 +91,11 @@ static void make_keys(void)
     PEM_write_PrivateKey(f, k, EVP_aes_256_cbc(), (unsigned char *)"pw", 2, NULL, NULL);
     fclose(f);
     EVP_PKEY_free(k);
-    write_file(P("pass.txt"), "correct horse battery\n", 22);
-    write_file(P("pass-crlf.txt"), "correct horse battery\r\n", 23);
-    write_file(P("wrong.txt"), "correct horse battery!\n", 23);
-    write_file(P("empty.txt"), "\n", 1);
-    write_file(P("garbage.crt"), "this is not a certificate", 25);
+    tu_spit(P("pass.txt"), "correct horse battery\n", 22);
+    tu_spit(P("pass-crlf.txt"), "correct horse battery\r\n", 23);
+    tu_spit(P("wrong.txt"), "correct horse battery!\n", 23);
+    tu_spit(P("empty.txt"), "\n", 1);
+    tu_spit(P("garbage.crt"), "this is not a certificate", 25);
 }
 
 /* ---- helpers over the API ------------------------------------------------------------ */
@@ -186,7 +140,7 @@ static ms_status dec(const struct ms_cms_keyring *k, const char *in, const char 
     unlink(out);
     ms_status st = ms_cms_decrypt_file(k, in, out, opt, res, &err);
     if (st != MS_OK) {
-        CHECK(!exists(out));
+        CHECK(!tu_exists(out));
         CHECK(strlen(err.msg) > 0 && strchr(err.msg, '\n') == NULL);
     }
     return st;
@@ -207,19 +161,19 @@ static void make_inputs(void)
     static uint8_t big[3 * 1024 * 1024 + 17];
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (uint8_t)(i * 2654435761u >> 13);
-    write_file(P("big.bin"), big, sizeof big);
-    write_file(P("empty.bin"), "", 0);
-    write_file(P("small.bin"), "hello, dicom", 12);
+    tu_spit(P("big.bin"), big, sizeof big);
+    tu_spit(P("empty.bin"), "", 0);
+    tu_spit(P("small.bin"), "hello, dicom", 12);
     const char *src = getenv("MEDSEAL_SRC");
     char ct[512];
     snprintf(ct, sizeof ct, "%s/data/cranium-ct/CT0001.dcm", src ? src : "..");
     size_t n;
-    uint8_t *b = read_file(ct, &n);
+    uint8_t *b = tu_slurp(ct, &n);
     if (!b) {
         fprintf(stderr, "cannot read %s (set MEDSEAL_SRC)\n", ct);
         exit(1);
     }
-    write_file(P("ct.dcm"), b, n);
+    tu_spit(P("ct.dcm"), b, n);
     free(b);
 }
 
@@ -239,18 +193,18 @@ static void test_roundtrip_each_kind(void)
     for (int i = 0; i < 4; i++) {
         CHECK_INT(enc(r1, P(inputs[i]), P("a.cms"), NULL), MS_OK);
         CHECK_INT(dec(k1, P("a.cms"), P("a.out"), NULL, &res), MS_OK);
-        CHECK(same_files(P(inputs[i]), P("a.out")));
+        CHECK(tu_same_files(P(inputs[i]), P("a.out")));
         CHECK_STR(res.opened_by, "RSA key");
         CHECK_INT(res.kind, MS_CMS_AUTH_ENVELOPED);
         struct stat st;
         CHECK(stat(P("a.out"), &st) == 0 && (st.st_mode & 0777) == 0600);
         CHECK_INT(enc(r2, P(inputs[i]), P("b.cms"), NULL), MS_OK);
         CHECK_INT(dec(k2, P("b.cms"), P("b.out"), NULL, &res), MS_OK);
-        CHECK(same_files(P(inputs[i]), P("b.out")));
+        CHECK(tu_same_files(P(inputs[i]), P("b.out")));
         CHECK_STR(res.opened_by, "EC key");
         CHECK_INT(enc(r3, P(inputs[i]), P("c.cms"), NULL), MS_OK);
         CHECK_INT(dec(k3, P("c.cms"), P("c.out"), NULL, &res), MS_OK);
-        CHECK(same_files(P(inputs[i]), P("c.out")));
+        CHECK(tu_same_files(P(inputs[i]), P("c.out")));
         CHECK_STR(res.opened_by, "passphrase");
     }
     ms_cms_recipients_destroy(r1);
@@ -271,7 +225,7 @@ static void test_several_recipients(void)
     for (int i = 0; i < 4; i++) {
         struct ms_cms_keyring *k = keyring(keys[i], NULL, NULL, NULL);
         CHECK_INT(dec(k, P("multi.cms"), P("multi.out"), NULL, NULL), MS_OK);
-        CHECK(same_files(P("ct.dcm"), P("multi.out")));
+        CHECK(tu_same_files(P("ct.dcm"), P("multi.out")));
         ms_cms_keyring_destroy(k);
     }
     /* a keyring with a wrong key first and the passphrase second */
@@ -309,7 +263,7 @@ static void test_strict(const char *signer)
         CHECK_INT(enc(r, P(inputs[i]), P("s.cms"), &opt), MS_OK);
         struct ms_cms_keyring *k = keyring("ec.key", "ec.crt", NULL, crt);
         CHECK_INT(dec(k, P("s.cms"), P("s.out"), NULL, &res), MS_OK);
-        CHECK(same_files(P(inputs[i]), P("s.out")));
+        CHECK(tu_same_files(P(inputs[i]), P("s.out")));
         CHECK(res.signature_verified);
         CHECK_INT(res.kind, MS_CMS_ENVELOPED_SIGNED);
         CHECK(strstr(res.signer, "signer") != NULL);
@@ -360,13 +314,13 @@ static void test_segments_and_detached(void)
         const char *in = sizes[i] < 100 ? "ct.dcm" : "big.bin";
         CHECK_INT(enc(r, P(in), P("seg.cms"), &opt), MS_OK);
         CHECK_INT(dec(k, P("seg.cms"), P("seg.out"), NULL, NULL), MS_OK);
-        CHECK(same_files(P(in), P("seg.out")));
+        CHECK(tu_same_files(P(in), P("seg.out")));
     }
     struct ms_cms_encrypt_options dopt = {.detached_path = P("det.bin")};
     CHECK_INT(enc(r, P("big.bin"), P("det.hdr"), &dopt), MS_OK);
     struct ms_cms_decrypt_options ddec = {.detached_path = P("det.bin")};
     CHECK_INT(dec(k, P("det.hdr"), P("det.out"), &ddec, NULL), MS_OK);
-    CHECK(same_files(P("big.bin"), P("det.out")));
+    CHECK(tu_same_files(P("big.bin"), P("det.out")));
     struct ms_cms_info info;
     struct ms_error err;
     CHECK_INT(ms_cms_probe_file(P("det.hdr"), &info, &err), MS_OK);
@@ -392,7 +346,7 @@ static void test_streams(void)
     pid_t pid = fork();
     if (pid == 0) {
         size_t n;
-        uint8_t *b = read_file(P("big.bin"), &n);
+        uint8_t *b = tu_slurp(P("big.bin"), &n);
         close(fds[0]);
         for (size_t off = 0; off < n; off += 4093)
             if (write(fds[1], b + off, n - off < 4093 ? n - off : 4093) < 0)
@@ -408,7 +362,7 @@ static void test_streams(void)
     int in = open(P("pipe.cms"), O_RDONLY);
     CHECK_INT(ms_cms_decrypt_fd(k, in, P("pipe.out"), NULL, NULL, &err), MS_OK);
     close(in);
-    CHECK(same_files(P("big.bin"), P("pipe.out")));
+    CHECK(tu_same_files(P("big.bin"), P("pipe.out")));
     ms_cms_recipients_destroy(r);
     ms_cms_keyring_destroy(k);
 }
@@ -438,10 +392,10 @@ static void test_openssl_written(void)
     struct ms_cms_decrypt_options allow = {.flags = MS_CMS_ALLOW_UNAUTHENTICATED};
     write_openssl_cms(P("ct.dcm"), P("ossl.cms"), EVP_aes_256_gcm());
     CHECK_INT(dec(k, P("ossl.cms"), P("ossl.out"), NULL, NULL), MS_OK);
-    CHECK(same_files(P("ct.dcm"), P("ossl.out")));
+    CHECK(tu_same_files(P("ct.dcm"), P("ossl.out")));
     write_openssl_cms(P("ct.dcm"), P("ossl-cbc.cms"), EVP_aes_128_cbc());
     CHECK_INT(dec(k, P("ossl-cbc.cms"), P("ossl.out"), &allow, NULL), MS_OK);
-    CHECK(same_files(P("ct.dcm"), P("ossl.out")));
+    CHECK(tu_same_files(P("ct.dcm"), P("ossl.out")));
     ms_cms_keyring_destroy(k);
 }
 
@@ -464,7 +418,7 @@ static void test_probe_not_cms(void)
     CHECK_INT(ms_cms_probe_file(P("no-such-file"), &info, &err), MS_EIO);
     /* an envelope cut before its content */
     size_t n;
-    uint8_t *b = read_file(P("multi.cms"), &n);
+    uint8_t *b = tu_slurp(P("multi.cms"), &n);
     CHECK_INT(ms_cms_probe_buffer(b, 100, &info, &err), MS_EMALFORMED);
     free(b);
 }
@@ -514,7 +468,7 @@ static void test_tampering(void)
     struct ms_cms_encrypt_options opt = {.segment_size = 50000};
     CHECK_INT(enc(r, P("ct.dcm"), P("t.cms"), &opt), MS_OK);
     size_t n;
-    free(read_file(P("t.cms"), &n));
+    free(tu_slurp(P("t.cms"), &n));
     /* one flipped bit anywhere after the recipients: never a success */
     long offs[] = {700, 5000, 50010, (long)n / 2, (long)n - 40, (long)n - 30, (long)n - 20,
                    (long)n - 14, (long)n - 3};
@@ -531,24 +485,24 @@ static void test_tampering(void)
     }
     /* trailing garbage */
     size_t m;
-    uint8_t *b = read_file(P("t.cms"), &m);
+    uint8_t *b = tu_slurp(P("t.cms"), &m);
     b = realloc(b, m + 3);
     memcpy(b + m, "xyz", 3);
-    write_file(P("t2.cms"), b, m + 3);
+    tu_spit(P("t2.cms"), b, m + 3);
     free(b);
     CHECK_INT(dec(k, P("t2.cms"), P("t.out"), NULL, NULL), MS_EMALFORMED);
     /* BER allows a non-minimal length: 04 10 <tag> written as 04 81 10 <tag> */
-    b = read_file(P("t.cms"), &m);
+    b = tu_slurp(P("t.cms"), &m);
     CHECK(m > 24 && b[m - 24] == 0x04 && b[m - 23] == 0x10);
     uint8_t *b2 = malloc(m + 1);
     memcpy(b2, b, m - 23);
     b2[m - 23] = 0x81;
     memcpy(b2 + m - 22, b + m - 23, 23);
-    write_file(P("t2.cms"), b2, m + 1);
+    tu_spit(P("t2.cms"), b2, m + 1);
     CHECK_INT(dec(k, P("t2.cms"), P("t.out"), NULL, NULL), MS_OK);
-    CHECK(same_files(P("ct.dcm"), P("t.out")));
+    CHECK(tu_same_files(P("ct.dcm"), P("t.out")));
     b2[m - 10] ^= 0x01; /* and with a changed tag it fails */
-    write_file(P("t2.cms"), b2, m + 1);
+    tu_spit(P("t2.cms"), b2, m + 1);
     free(b2);
     free(b);
     CHECK_INT(dec(k, P("t2.cms"), P("t.out"), NULL, NULL), MS_EKEY);
@@ -576,7 +530,7 @@ static void test_strict_failures(void)
     ms_cms_keyring_destroy(k);
     k = keyring("rsa.key", NULL, NULL, "sig.crt");
     size_t n;
-    free(read_file(P("sf.cms"), &n));
+    free(tu_slurp(P("sf.cms"), &n));
     long offs[] = {500, 2000, (long)n / 2, (long)n - 200, (long)n - 40};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         mutate(P("sf.cms"), P("sf2.cms"), offs[i], SIZE_MAX);
@@ -589,7 +543,7 @@ static void test_strict_failures(void)
     /* strict without a signer, signer with a foreign certificate */
     struct ms_cms_encrypt_options bad = {.flags = MS_CMS_STRICT_DICOM};
     CHECK_INT(ms_cms_encrypt_file(r, P("ct.dcm"), P("sf3.cms"), &bad, &err), MS_EUSAGE);
-    CHECK(!exists(P("sf3.cms")));
+    CHECK(!tu_exists(P("sf3.cms")));
     struct ms_cms_signer *s2 = NULL;
     CHECK_INT(ms_cms_signer_create(&s2, P("sig.key"), P("rsasig.crt"), &err), MS_EKEY);
     CHECK_INT(ms_cms_signer_create(&s2, P("ed.key"), P("ed.crt"), &err), MS_EUNSUPPORTED);
@@ -603,7 +557,7 @@ static void test_bad_recipients(void)
     struct ms_error err;
     CHECK_INT(ms_cms_recipients_create(&r, &err), MS_OK);
     CHECK_INT(ms_cms_encrypt_file(r, P("ct.dcm"), P("br.cms"), NULL, &err), MS_EUSAGE);
-    CHECK(!exists(P("br.cms")));
+    CHECK(!tu_exists(P("br.cms")));
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("rsa1024.crt"), &err), MS_EUNSUPPORTED);
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("p384.crt"), &err), MS_EUNSUPPORTED);
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("ed.crt"), &err), MS_EUNSUPPORTED);
@@ -623,7 +577,7 @@ static void test_bad_recipients(void)
     CHECK_INT(ms_cms_encrypt_file(r, P("ct.dcm"), P("br.cms"), &big, &err), MS_EUSAGE);
     CHECK_INT(ms_cms_encrypt_file(r, P("missing.bin"), P("br.cms"), NULL, &err), MS_EIO);
     CHECK_INT(ms_cms_encrypt_file(r, P("ct.dcm"), "/nonexistent-dir/x.cms", NULL, &err), MS_EIO);
-    CHECK(!exists(P("br.cms")));
+    CHECK(!tu_exists(P("br.cms")));
     ms_cms_recipients_destroy(r);
 }
 
@@ -632,14 +586,14 @@ static bool patch(const char *src, const char *dst, const uint8_t *pat, const ui
                   size_t len)
 {
     size_t n;
-    uint8_t *b = read_file(src, &n);
+    uint8_t *b = tu_slurp(src, &n);
     bool done = false;
     for (size_t i = 0; i + len <= n && !done; i++)
         if (memcmp(b + i, pat, len) == 0) {
             memcpy(b + i, rep, len);
             done = true;
         }
-    write_file(dst, b, n);
+    tu_spit(dst, b, n);
     free(b);
     return done;
 }
@@ -695,7 +649,7 @@ static void test_malformed_structures(void)
     ms_cms_keyring_destroy(ke);
     /* nesting bomb inside the content: [0] { 24 80 24 80 ... } */
     size_t n;
-    uint8_t *b = read_file(P("t.cms"), &n);
+    uint8_t *b = tu_slurp(P("t.cms"), &n);
     size_t at = 0;
     for (size_t i = 0; i + 4 < n; i++)
         if (b[i] == 0xa0 && b[i + 1] == 0x80 && b[i + 2] == 0x04) {
@@ -709,15 +663,15 @@ static void test_malformed_structures(void)
         bomb[at + 2 * i] = 0x24;
         bomb[at + 2 * i + 1] = 0x80;
     }
-    write_file(P("bomb.cms"), bomb, at + 200);
+    tu_spit(P("bomb.cms"), bomb, at + 200);
     CHECK_INT(dec(k, P("bomb.cms"), P("m.out"), NULL, NULL), MS_ELIMIT);
     /* a segment length far beyond the file */
     memcpy(bomb + at, "\x04\x88\x7f\xff\xff\xff\xff\xff\xff\xff", 10);
-    write_file(P("bomb.cms"), bomb, at + 200);
+    tu_spit(P("bomb.cms"), bomb, at + 200);
     CHECK_INT(dec(k, P("bomb.cms"), P("m.out"), NULL, NULL), MS_EMALFORMED);
     /* an element inside the constructed content that is not an OCTET STRING */
     memcpy(bomb + at, "\x02\x01\x00", 3);
-    write_file(P("bomb.cms"), bomb, at + 200);
+    tu_spit(P("bomb.cms"), bomb, at + 200);
     CHECK_INT(dec(k, P("bomb.cms"), P("m.out"), NULL, NULL), MS_EMALFORMED);
     free(bomb);
     free(b);
@@ -726,9 +680,7 @@ static void test_malformed_structures(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_cms.XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
+    tu_dir_open();
     make_keys();
     make_inputs();
     test_roundtrip_each_kind();
@@ -746,9 +698,6 @@ int main(void)
     test_bad_recipients();
     test_passphrase_params();
     test_malformed_structures();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (check_failures == 0 && system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    tu_dir_close();
     return check_done();
 }

@@ -6,6 +6,7 @@
 #include "medseal/codec.h"
 #include "medseal/dicom.h"
 #include "medseal/pixel.h"
+#include "testutil.h"
 
 static struct ms_pixel_info image(uint16_t rows, uint16_t cols, uint16_t spp, uint16_t bits,
                                   uint16_t stored, uint16_t signed_, uint16_t planar)
@@ -76,10 +77,8 @@ static void test_rle(void)
 
 static void test_transcode_ct(void)
 {
-    char path[4096];
-    const char *src = getenv("MEDSEAL_SRC");
+    const char *path = tu_ct(20);
     const struct ms_transfer_syntax *list[] = {ms_ts_find(MS_TS_RLE), ms_ts_find(MS_TS_JPEG_LS)};
-    snprintf(path, sizeof path, "%s/data/cranium-ct/CT0020.dcm", src ? src : ".");
     for (size_t k = 0; k < 2; k++) {
         struct ms_file *orig = NULL, *f = NULL;
         struct ms_error err = {0};

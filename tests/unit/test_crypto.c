@@ -13,27 +13,7 @@
 
 #include "check.h"
 #include "medseal/crypto.h"
-
-static char tmpdir[] = "/tmp/ms_crypto_XXXXXX";
-static char paths[64][512];
-static int npaths;
-
-/* A new path inside the test directory, removed at the end. */
-static const char *tmp_path(const char *name)
-{
-    char *p = paths[npaths++];
-    snprintf(p, sizeof paths[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void put_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-}
+#include "testutil.h"
 
 static size_t unhex(const char *hex, uint8_t *out)
 {
@@ -68,7 +48,7 @@ static void test_hashes(void)
     struct ms_error err = {0};
     struct ms_hash *h = NULL;
     uint8_t out[64], out2[64];
-    const char *path = tmp_path("abc.txt");
+    const char *path = tu_path("abc.txt");
 
     CHECK_INT(ms_sha256("abc", 3, out, &err), MS_OK);
     CHECK(eq_hex(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
@@ -98,7 +78,7 @@ static void test_hashes(void)
     }
     ms_hash_destroy(h);
     ms_hash_destroy(NULL);
-    put_file(path, "abc", 3);
+    tu_spit(path, "abc", 3);
     CHECK_INT(ms_hash_file(MS_HASH_SHA256, path, out, &err), MS_OK);
     CHECK(eq_hex(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
     CHECK_INT(ms_hash_size(MS_HASH_WHIRLPOOL), 64);
@@ -108,8 +88,8 @@ static void test_hashes(void)
     CHECK_INT(ms_hash_compute((ms_hash_alg)42, "abc", 3, out, &err), MS_EUSAGE);
     CHECK_INT(ms_hash_create(&h, (ms_hash_alg)-1, &err), MS_EUSAGE);
     CHECK(h == NULL);
-    CHECK_INT(ms_hash_file(MS_HASH_SHA256, tmp_path("missing"), out, &err), MS_EIO);
-    CHECK_INT(ms_hash_file(MS_HASH_SHA256, tmpdir, out, &err), MS_EIO);
+    CHECK_INT(ms_hash_file(MS_HASH_SHA256, tu_path("missing"), out, &err), MS_EIO);
+    CHECK_INT(ms_hash_file(MS_HASH_SHA256, tu_dir, out, &err), MS_EIO);
     CHECK_INT(ms_hash_size((ms_hash_alg)9), 0);
     CHECK_STR(ms_hash_name((ms_hash_alg)9), "unknown");
     CHECK_INT(ms_sha256("abd", 3, out, &err), MS_OK);
@@ -497,23 +477,23 @@ static void test_passphrase(void)
     struct ms_error err = {0};
     char buf[16];
     size_t len = 0;
-    const char *p = tmp_path("pass");
+    const char *p = tu_path("pass");
 
-    put_file(p, "correct horse\nsecond line", 25);
+    tu_spit(p, "correct horse\nsecond line", 25);
     CHECK_INT(ms_passphrase_read_file(p, buf, sizeof buf, &len, &err), MS_OK);
     CHECK(len == 13 && strcmp(buf, "correct horse") == 0);
-    put_file(p, "abc\r\n", 5);
+    tu_spit(p, "abc\r\n", 5);
     CHECK_INT(ms_passphrase_read_file(p, buf, sizeof buf, &len, &err), MS_OK);
     CHECK(len == 3 && strcmp(buf, "abc") == 0);
 
-    put_file(p, "\n", 1);
+    tu_spit(p, "\n", 1);
     CHECK_INT(ms_passphrase_read_file(p, buf, sizeof buf, &len, &err), MS_EMALFORMED);
-    put_file(p, "", 0);
+    tu_spit(p, "", 0);
     CHECK_INT(ms_passphrase_read_file(p, buf, sizeof buf, &len, &err), MS_EMALFORMED);
-    put_file(p, "0123456789abcdef", 16);
+    tu_spit(p, "0123456789abcdef", 16);
     CHECK_INT(ms_passphrase_read_file(p, buf, sizeof buf, &len, &err), MS_ELIMIT);
     CHECK(strstr(err.msg, "0123") == NULL);
-    CHECK_INT(ms_passphrase_read_file(tmp_path("nope"), buf, sizeof buf, &len, &err), MS_EIO);
+    CHECK_INT(ms_passphrase_read_file(tu_path("nope"), buf, sizeof buf, &len, &err), MS_EIO);
 }
 
 /* ---- symmetric key files ------------------------------------------------------------ */
@@ -523,7 +503,7 @@ static void test_keyfile(void)
     struct ms_error err = {0};
     uint8_t key[32], got[32], check[8], data[300];
     ms_keyfile_format fmt = MS_KEYFILE_TEXT;
-    const char *raw = tmp_path("raw.bin"), *text = tmp_path("text.key"), *bad = tmp_path("bad");
+    const char *raw = tu_path("raw.bin"), *text = tu_path("text.key"), *bad = tu_path("bad");
     struct stat st;
     char buf[300];
     FILE *f;
@@ -534,7 +514,7 @@ static void test_keyfile(void)
     CHECK_INT(ms_key_check_value(key, check, &err), MS_OK);
     CHECK(eq_hex(check, "bdd533bdac208916")); /* HMAC-SHA256(00..1f, "medseal key check") */
 
-    put_file(raw, key, 32);
+    tu_spit(raw, key, 32);
     CHECK_INT(ms_keyfile_read(raw, got, &fmt, &err), MS_OK);
     CHECK(fmt == MS_KEYFILE_RAW && memcmp(got, key, 32) == 0);
     CHECK_INT(ms_keyfile_write(text, key, MS_KEYFILE_TEXT, &err), MS_OK);
@@ -562,7 +542,7 @@ static void test_keyfile(void)
     memset(data + 200, 7, 33);
     CHECK_INT(ms_keyfile_parse(data + 200, 33, got, NULL, &err), MS_EMALFORMED);
     CHECK_INT(ms_keyfile_parse(data, 0, got, NULL, &err), MS_EMALFORMED);
-    put_file(bad, key, 31);
+    tu_spit(bad, key, 31);
     CHECK_INT(ms_keyfile_read(bad, got, NULL, &err), MS_EMALFORMED);
     CHECK(strstr(err.msg, bad) != NULL);
     memcpy(buf, data, n);
@@ -591,8 +571,8 @@ static void test_keyfile(void)
                          "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     CHECK_INT(ms_keyfile_parse((uint8_t *)buf, n, got, NULL, &err), MS_EMALFORMED);
     CHECK(strstr(err.msg, "hex") != NULL && strstr(err.msg, "0001020304") == NULL);
-    CHECK_INT(ms_keyfile_read(tmp_path("none.key"), got, NULL, &err), MS_EIO);
-    CHECK_INT(ms_keyfile_write(tmp_path("x.key"), key, (ms_keyfile_format)5, &err), MS_EUSAGE);
+    CHECK_INT(ms_keyfile_read(tu_path("none.key"), got, NULL, &err), MS_EIO);
+    CHECK_INT(ms_keyfile_write(tu_path("x.key"), key, (ms_keyfile_format)5, &err), MS_EUSAGE);
 }
 
 /* ---- asymmetric keys, signatures ------------------------------------------------------ */
@@ -688,9 +668,9 @@ static void test_key_files(void)
 {
     struct ms_error err = {0};
     struct ms_pkey *k = NULL, *back = NULL, *pub = NULL, *cert = NULL;
-    const char *priv = tmp_path("k.pem"), *enc = tmp_path("k.enc.pem"),
-               *pubp = tmp_path("k.pub.pem"), *certp = tmp_path("k.cert.pem"),
-               *junk = tmp_path("junk.pem");
+    const char *priv = tu_path("k.pem"), *enc = tu_path("k.enc.pem"),
+               *pubp = tu_path("k.pub.pem"), *certp = tu_path("k.cert.pem"),
+               *junk = tu_path("junk.pem");
     struct ms_key_info info;
     struct stat st;
     EVP_PKEY *p384 = NULL, *rsa1k = NULL;
@@ -754,18 +734,18 @@ static void test_key_files(void)
     CHECK_INT(ms_pkey_load_private(&back, pubp, NULL, 0, &err), MS_EMALFORMED);
     CHECK_INT(ms_pkey_load_private(&back, certp, NULL, 0, &err), MS_EMALFORMED);
     CHECK_INT(ms_pkey_load_public(&back, priv, &err), MS_EMALFORMED);
-    put_file(junk, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 55);
+    tu_spit(junk, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 55);
     CHECK_INT(ms_pkey_load_public(&back, junk, &err), MS_EMALFORMED);
     CHECK_INT(ms_key_inspect(junk, NULL, 0, &info, &err), MS_EMALFORMED);
-    put_file(junk, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 59);
+    tu_spit(junk, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 59);
     CHECK_INT(ms_pkey_load_public(&back, junk, &err), MS_EMALFORMED);
-    CHECK_INT(ms_pkey_load_public(&back, tmp_path("absent.pem"), &err), MS_EIO);
-    CHECK_INT(ms_key_inspect(tmp_path("absent.pem"), NULL, 0, &info, &err), MS_EIO);
+    CHECK_INT(ms_pkey_load_public(&back, tu_path("absent.pem"), &err), MS_EIO);
+    CHECK_INT(ms_key_inspect(tu_path("absent.pem"), NULL, 0, &info, &err), MS_EIO);
     CHECK_INT(ms_pkey_make_self_signed(k, "", 30, &err), MS_EUSAGE);
     CHECK_INT(ms_pkey_make_self_signed(k, "x", 0, &err), MS_EUSAGE);
     CHECK_INT(ms_pkey_make_self_signed(pub, "x", 1, &err), MS_EKEY);
-    CHECK_INT(ms_pkey_write_private(pub, tmp_path("nopriv.pem"), NULL, 0, &err), MS_EKEY);
-    CHECK_INT(ms_pkey_write_cert(pub, tmp_path("nocert.pem"), &err), MS_ENOTFOUND);
+    CHECK_INT(ms_pkey_write_private(pub, tu_path("nopriv.pem"), NULL, 0, &err), MS_EKEY);
+    CHECK_INT(ms_pkey_write_cert(pub, tu_path("nocert.pem"), &err), MS_ENOTFOUND);
     CHECK_INT(ms_pkey_write_public(k, "/nonexistent-dir/x.pem", &err), MS_EIO);
     CHECK_INT(ms_pkey_generate(&back, MS_PKEY_ED25519, 0, &err), MS_OK);
     if (back && cert)
@@ -800,7 +780,7 @@ static void test_key_inspect_symmetric(void)
     struct ms_error err = {0};
     struct ms_key_info info;
     uint8_t key[32];
-    const char *p = tmp_path("sym.key"), *r = tmp_path("sym.bin");
+    const char *p = tu_path("sym.key"), *r = tu_path("sym.bin");
 
     for (int i = 0; i < 32; i++)
         key[i] = (uint8_t)i;
@@ -811,17 +791,14 @@ static void test_key_inspect_symmetric(void)
     CHECK_INT(ms_keyfile_write(r, key, MS_KEYFILE_RAW, &err), MS_OK);
     CHECK_INT(ms_key_inspect(r, NULL, 0, &info, &err), MS_OK);
     CHECK(info.kind == MS_KEY_SYMMETRIC && info.keyfile_format == MS_KEYFILE_RAW);
-    put_file(r, key, 31);
+    tu_spit(r, key, 31);
     CHECK_INT(ms_key_inspect(r, NULL, 0, &info, &err), MS_EMALFORMED);
     CHECK(strstr(err.msg, "000102") == NULL);
 }
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_dir_open();
     test_hashes();
     test_hmac();
     test_gcm_vectors();
@@ -838,8 +815,6 @@ int main(void)
     test_ed25519_kat();
     test_key_files();
     test_key_inspect_symmetric();
-    for (int i = 0; i < npaths; i++)
-        unlink(paths[i]);
-    rmdir(tmpdir);
+    tu_dir_close();
     return check_done();
 }

@@ -19,62 +19,17 @@
 #include "medseal/dicom.h"
 #include "medseal/protect.h"
 #include "protect/deid.h"
+#include "testutil.h"
 
 #define PYDICOM_FILES "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 
-static char tmpdir[] = "/tmp/ms_deid_XXXXXX";
 static char key1[512], cert1[512], key2[512], cert2[512], eckey[512], eccert[512],
     edcert[512], pass_ok[512], pass_bad[512], symkey1[512], symkey2[512];
 
+/* A path in the test directory (short: the tests name many). */
 static const char *tmp(const char *name)
 {
-    static char bufs[16][512];
-    static int next;
-    char *p = bufs[next++ % 16];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void put_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, len, f);
-        fclose(f);
-    }
-}
-
-static uint8_t *get_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *p = NULL;
-    long n;
-    *len = 0;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) == (size_t)n)
-        *len = (size_t)n;
-    fclose(f);
-    return p;
-}
-
-static bool same_files(const char *a, const char *b)
-{
-    size_t la, lb;
-    uint8_t *pa = get_file(a, &la), *pb = get_file(b, &lb);
-    bool same = pa && pb && la == lb && memcmp(pa, pb, la) == 0;
-    free(pa);
-    free(pb);
-    return same;
-}
-
-static bool exists(const char *path)
-{
-    return access(path, F_OK) == 0;
+    return tu_path(name);
 }
 
 /* ---- keys -------------------------------------------------------------------------------- */
@@ -109,13 +64,13 @@ static void make_keys(void)
     make_identity(MS_PKEY_RSA, 2048, key2, cert2);
     make_identity(MS_PKEY_P256, 0, eckey, eccert);
     make_identity(MS_PKEY_ED25519, 0, NULL, edcert);
-    put_file(pass_ok, "correct horse battery staple\n", 29);
-    put_file(pass_bad, "correct horse battery stapler\n", 30);
+    tu_spit(pass_ok, "correct horse battery staple\n", 29);
+    tu_spit(pass_bad, "correct horse battery stapler\n", 30);
     for (int i = 0; i < 32; i++)
         raw[i] = (uint8_t)i;
-    put_file(symkey1, raw, 32);
+    tu_spit(symkey1, raw, 32);
     raw[0] = 0xFF;
-    put_file(symkey2, raw, 32);
+    tu_spit(symkey2, raw, 32);
 }
 
 /* ---- a synthetic file with a bit of everything ------------------------------------------- */
@@ -457,10 +412,10 @@ static void test_roundtrip_synthetic(void)
     CHECK(ms_protect_identify(in) == NULL);
     CHECK(get_uid(out, MS_TAG(0x0012, 0x0062), buf, sizeof buf) && strcmp(buf, "YES") == 0);
     CHECK(unprotect_key(out, re, key1, NULL, NULL) == MS_OK);
-    CHECK(same_files(in, re));
+    CHECK(tu_same_files(in, re));
     unlink(re);
     CHECK(unprotect_key(out, re, key1, cert1, NULL) == MS_OK);
-    CHECK(same_files(in, re));
+    CHECK(tu_same_files(in, re));
     unlink(re);
 
     /* EnvelopedData with PKCS#1 v1.5 (what gdcmanon writes), several recipients */
@@ -471,11 +426,11 @@ static void test_roundtrip_synthetic(void)
         o.strict_dicom = true;
         o.rsa_pkcs1 = true;
         CHECK(protect(in, out, &o) == MS_OK);
-        CHECK(unprotect_key(out, re, key1, NULL, NULL) == MS_OK && same_files(in, re));
+        CHECK(unprotect_key(out, re, key1, NULL, NULL) == MS_OK && tu_same_files(in, re));
         unlink(re);
-        CHECK(unprotect_key(out, re, eckey, NULL, NULL) == MS_OK && same_files(in, re));
+        CHECK(unprotect_key(out, re, eckey, NULL, NULL) == MS_OK && tu_same_files(in, re));
         unlink(re);
-        CHECK(unprotect_key(out, re, key2, cert2, NULL) == MS_OK && same_files(in, re));
+        CHECK(unprotect_key(out, re, key2, cert2, NULL) == MS_OK && tu_same_files(in, re));
         unlink(re);
     }
 
@@ -484,7 +439,7 @@ static void test_roundtrip_synthetic(void)
     o.scheme = "deid";
     o.passphrase_file = pass_ok;
     CHECK(protect(in, out, &o) == MS_OK);
-    CHECK(unprotect_key(out, re, NULL, NULL, pass_ok) == MS_OK && same_files(in, re));
+    CHECK(unprotect_key(out, re, NULL, NULL, pass_ok) == MS_OK && tu_same_files(in, re));
     unlink(re);
 }
 
@@ -554,7 +509,7 @@ static void roundtrip_dir(const char *dir, size_t max, const char *const *bad)
         if (expected_bad) {
             struct ms_error err = {0};
             CHECK(ms_protect_file(in, tmp("dir_d.dcm"), &o, NULL, &err) != MS_OK);
-            CHECK(!exists(tmp("dir_d.dcm")));
+            CHECK(!tu_exists(tmp("dir_d.dcm")));
             continue;
         }
         done++;
@@ -563,7 +518,7 @@ static void roundtrip_dir(const char *dir, size_t max, const char *const *bad)
             continue;
         }
         CHECK(unprotect_key(tmp("dir_d.dcm"), tmp("dir_r.dcm"), key1, NULL, NULL) == MS_OK);
-        if (same_files(in, tmp("dir_r.dcm")))
+        if (tu_same_files(in, tmp("dir_r.dcm")))
             exact++;
         else
             fprintf(stderr, "  not bit-exact: %s\n", in);
@@ -580,9 +535,8 @@ static void test_roundtrip_corpora(void)
 {
     static const char *const pydicom_bad[] = {"MR_truncated.dcm", "rtplan_truncated.dcm",
                                               "no_meta.dcm", "SC_rgb_jpeg.dcm", NULL};
-    const char *src = getenv("MEDSEAL_SRC");
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/data/cranium-ct", src ? src : ".");
+    snprintf(dir, sizeof dir, "%s/data/cranium-ct", tu_src());
     roundtrip_dir(dir, 12, NULL);
     roundtrip_dir(PYDICOM_FILES, 1000, pydicom_bad);
 }
@@ -610,10 +564,10 @@ static bool content_extent(const char *path, uint64_t *off, uint64_t *len)
 static void flip_byte(const char *src, const char *dst, uint64_t at)
 {
     size_t len;
-    uint8_t *p = get_file(src, &len);
+    uint8_t *p = tu_slurp(src, &len);
     if (p && at < len) {
         p[at] ^= 0x5A;
-        put_file(dst, p, len);
+        tu_spit(dst, p, len);
     }
     free(p);
 }
@@ -621,9 +575,9 @@ static void flip_byte(const char *src, const char *dst, uint64_t at)
 static void truncate_to(const char *src, const char *dst, size_t keep)
 {
     size_t len;
-    uint8_t *p = get_file(src, &len);
+    uint8_t *p = tu_slurp(src, &len);
     if (p)
-        put_file(dst, p, keep < len ? keep : len);
+        tu_spit(dst, p, keep < len ? keep : len);
     free(p);
 }
 
@@ -636,7 +590,7 @@ static void expect_fail(const char *in, const char *key, const char *cert, const
     unlink(re);
     got = unprotect_key(in, re, key, cert, pass);
     CHECK_INT(got, want);
-    CHECK(!exists(re));
+    CHECK(!tu_exists(re));
 }
 
 static void test_wrong_keys(void)
@@ -676,21 +630,21 @@ static void test_protect_refusals(void)
     none.scheme = "deid";
     unlink(out);
     CHECK_INT(ms_protect_file(in, out, &none, NULL, &err), MS_EUSAGE); /* no recipient */
-    CHECK(!exists(out));
+    CHECK(!tu_exists(out));
     o = cert_options(edcert);
     CHECK_INT(ms_protect_file(in, out, &o, NULL, &err), MS_EUNSUPPORTED); /* Ed25519 */
-    CHECK(!exists(out));
+    CHECK(!tu_exists(out));
     o = cert_options(tmp("nocert.pem"));
     CHECK_INT(ms_protect_file(in, out, &o, NULL, &err), MS_EIO);
     o = cert_options(key1); /* a private key is not a certificate */
     CHECK(ms_protect_file(in, out, &o, NULL, &err) != MS_OK);
-    CHECK(!exists(out));
+    CHECK(!tu_exists(out));
     o = cert_options(cert1);
-    put_file(tmp("junk.dcm"), "this is not DICOM at all, only text", 35);
+    tu_spit(tmp("junk.dcm"), "this is not DICOM at all, only text", 35);
     CHECK_INT(ms_protect_file(tmp("junk.dcm"), out, &o, NULL, &err), MS_EMALFORMED);
     CHECK(protect(in, out, &o) == MS_OK);
     CHECK_INT(ms_protect_file(out, tmp("p_dd.dcm"), &o, NULL, &err), MS_EUNSUPPORTED); /* twice */
-    CHECK(!exists(tmp("p_dd.dcm")));
+    CHECK(!tu_exists(tmp("p_dd.dcm")));
 }
 
 static void test_tampering(void)
@@ -710,7 +664,7 @@ static void test_tampering(void)
     expect_fail(bad, key1, NULL, NULL, MS_EKEY);
     flip_byte(out, bad, off + 1);                    /* DER structure */
     expect_fail(bad, key1, NULL, NULL, MS_EMALFORMED);
-    bytes = get_file(out, &size);
+    bytes = tu_slurp(out, &size);
     if (bytes) {                                     /* the kept pixel data */
         flip_byte(out, bad, size - 3);
         expect_fail(bad, key1, NULL, NULL, MS_EKEY);
@@ -726,7 +680,7 @@ static void test_tampering(void)
     {
         ms_status st = unprotect_key(bad, tmp("t_re.dcm"), key1, NULL, NULL);
         CHECK(st == MS_EKEY || st == MS_EMALFORMED);
-        CHECK(!exists(tmp("t_re.dcm")));
+        CHECK(!tu_exists(tmp("t_re.dcm")));
     }
 }
 
@@ -741,7 +695,7 @@ static void test_truncated(void)
     write_synthetic(in, UID_INSTANCE);
     CHECK(protect(in, out, &o) == MS_OK);
     CHECK(content_extent(out, &off, &len));
-    bytes = get_file(out, &size);
+    bytes = tu_slurp(out, &size);
     free(bytes);
     truncate_to(out, bad, (size_t)(off + len / 2));  /* inside the encrypted content */
     expect_fail(bad, key1, NULL, NULL, MS_EUNSUPPORTED); /* not even recognised */
@@ -749,7 +703,7 @@ static void test_truncated(void)
     expect_fail(bad, key1, NULL, NULL, MS_EMALFORMED);
     truncate_to(out, bad, 100);                      /* inside the preamble */
     expect_fail(bad, key1, NULL, NULL, MS_EUNSUPPORTED);
-    put_file(bad, "", 0);
+    tu_spit(bad, "", 0);
     expect_fail(bad, key1, NULL, NULL, MS_EUNSUPPORTED);
 }
 
@@ -812,23 +766,6 @@ static void test_missing(void)
 
 /* ---- crafted encrypted contents ---------------------------------------------------------- */
 
-struct membuf {
-    uint8_t *p;
-    size_t len;
-};
-
-static int mem_sink(void *ctx, const void *data, size_t len)
-{
-    struct membuf *m = ctx;
-    uint8_t *p = realloc(m->p, m->len + len);
-    if (!p)
-        return -1;
-    memcpy(p + m->len, data, len);
-    m->p = p;
-    m->len += len;
-    return 0;
-}
-
 struct crafted {
     const uint8_t *plain;
     size_t len;
@@ -852,13 +789,13 @@ static void put_crafted(struct ms_dataset *ds, struct ms_dataset *item, void *ct
 /* Encode ds (Explicit VR LE) and put it, encrypted for cert1, into out's item. */
 static void craft(const char *out, const char *bad, const struct ms_dataset *ds)
 {
-    struct membuf m = {NULL, 0};
+    struct tu_membuf m = {0};
     struct crafted c;
-    CHECK(ms_dataset_write_sink(ds, ms_ts_explicit_le(), mem_sink, &m, NULL) == MS_OK);
-    c.plain = m.p;
+    CHECK(ms_dataset_write_sink(ds, ms_ts_explicit_le(), tu_mem_sink, &m, NULL) == MS_OK);
+    c.plain = m.data;
     c.len = m.len;
     rewrite(out, bad, put_crafted, &c);
-    free(m.p);
+    free(m.data);
 }
 
 static void test_crafted_contents(void)
@@ -921,18 +858,12 @@ static void test_crafted_contents(void)
 
 /* ---- the recipe on its own ----------------------------------------------------------------- */
 
-static int count_sink(void *ctx, const void *data, size_t len)
-{
-    return mem_sink(ctx, data, len);
-}
-
 static ms_status apply(const uint8_t *recipe, size_t len, const uint8_t *base,
-                       const struct msi_deid_layout *bl, struct membuf *m)
+                       const struct msi_deid_layout *bl, struct tu_membuf *m)
 {
-    free(m->p);
-    m->p = NULL;
-    m->len = 0;
-    return msi_deid_recipe_apply(recipe, len, base, bl, count_sink, m, NULL);
+    free(m->data);
+    memset(m, 0, sizeof *m);
+    return msi_deid_recipe_apply(recipe, len, base, bl, tu_mem_sink, m, NULL);
 }
 
 static void test_recipe(void)
@@ -942,7 +873,7 @@ static void test_recipe(void)
     uint32_t otags[] = {1, 2, 5, 3}, btags[] = {1, 2, 3};
     struct msi_deid_layout ol = {ooff, otags, 4}, bl = {boff, btags, 3}, bl2 = {boff, btags, 2},
                            bl3 = {boff_bad, btags, 3};
-    struct membuf m = {NULL, 0};
+    struct tu_membuf m = {0};
     uint8_t *r = NULL, *c = NULL;
     size_t len = 0;
     uint8_t tampered[12];
@@ -951,7 +882,7 @@ static void test_recipe(void)
     if (!r)
         return;
     CHECK_INT(len, MSI_DEID_RECIPE_HEAD + 11 + 13 + 13 + 11 + 13); /* copies, two literals */
-    CHECK(apply(r, len, base, &bl, &m) == MS_OK && m.len == 16 && memcmp(m.p, orig, 16) == 0);
+    CHECK(apply(r, len, base, &bl, &m) == MS_OK && m.len == 16 && memcmp(m.data, orig, 16) == 0);
     c = malloc(len + 2);
     if (!c)
         return;
@@ -1000,7 +931,7 @@ static void test_recipe(void)
     CHECK(r && apply(r, len, base, &bl, &m) == MS_OK && m.len == 16);
     msi_deid_recipe_free(r, len);
     free(c);
-    free(m.p);
+    free(m.data);
 }
 
 /* ---- the same envelopes as the `cms` scheme ---------------------------------------------- */
@@ -1018,7 +949,7 @@ static void test_cms_compat(void)
     /* medseal's deid envelope opens with the cms scheme's decryptor */
     one_cert[0] = cert1;
     CHECK(msi_cmsbuf_encrypt(&r, msg, sizeof msg, &der, &dlen, NULL) == MS_OK);
-    put_file(tmp("compat.der"), der, dlen);
+    tu_spit(tmp("compat.der"), der, dlen);
     msi_cmsbuf_free(der, dlen);
     CHECK(ms_cms_keyring_create(&ring, NULL) == MS_OK);
     if (!ring)
@@ -1026,13 +957,13 @@ static void test_cms_compat(void)
     CHECK(ms_cms_keyring_add_passphrase_file(ring, pass_ok, NULL) == MS_OK);
     CHECK(ms_cms_decrypt_file(ring, tmp("compat.der"), tmp("compat.out"), NULL, NULL, NULL) ==
           MS_OK);
-    pt = get_file(tmp("compat.out"), &plen);
+    pt = tu_slurp(tmp("compat.out"), &plen);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     free(pt);
     ms_cms_keyring_destroy(ring);
 
     /* and the cms scheme's streamed BER envelope opens here */
-    put_file(tmp("compat.in"), msg, sizeof msg);
+    tu_spit(tmp("compat.in"), msg, sizeof msg);
     CHECK(ms_cms_recipients_create(&rs, NULL) == MS_OK);
     if (!rs)
         return;
@@ -1040,7 +971,7 @@ static void test_cms_compat(void)
     CHECK(ms_cms_recipients_add_cert_file(rs, cert1, NULL) == MS_OK);
     CHECK(ms_cms_encrypt_file(rs, tmp("compat.in"), tmp("compat.cms"), NULL, NULL) == MS_OK);
     ms_cms_recipients_destroy(rs);
-    der = get_file(tmp("compat.cms"), &dlen);
+    der = tu_slurp(tmp("compat.cms"), &dlen);
     pt = NULL;
     CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
@@ -1058,10 +989,7 @@ static void test_cms_compat(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_dir_open();
     make_keys();
     test_table();
     test_resolve();
@@ -1078,11 +1006,6 @@ int main(void)
     test_crafted_contents();
     test_recipe();
     test_cms_compat();
-    {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", tmpdir);
-    }
+    tu_dir_close();
     return check_done();
 }

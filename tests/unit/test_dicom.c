@@ -6,55 +6,7 @@
 #include "check.h"
 #include "medseal/dicom.h"
 #include "medseal/pixel.h"
-
-struct membuf {
-    uint8_t *data;
-    size_t len, cap;
-};
-
-static int mem_sink(void *ctx, const void *data, size_t len)
-{
-    struct membuf *m = ctx;
-    if (m->len + len > m->cap) {
-        size_t cap = (m->len + len) * 2;
-        uint8_t *n = realloc(m->data, cap);
-        if (!n)
-            return -1;
-        m->data = n;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, data, len);
-    m->len += len;
-    return 0;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static const char *ct_path(void)
-{
-    static char path[4096];
-    const char *src = getenv("MEDSEAL_SRC");
-    snprintf(path, sizeof path, "%s/data/cranium-ct/CT0001.dcm", src ? src : ".");
-    return path;
-}
+#include "testutil.h"
 
 static void test_read_ct(void)
 {
@@ -65,7 +17,7 @@ static void test_read_ct(void)
     float *hu;
     float lo = 1e9f, hi = -1e9f;
 
-    CHECK_INT(ms_file_read(&f, ct_path(), NULL, &err), MS_OK);
+    CHECK_INT(ms_file_read(&f, tu_ct(1), NULL, &err), MS_OK);
     if (!f)
         return;
     CHECK(ms_file_has_dicm(f));
@@ -93,9 +45,9 @@ static void test_read_ct(void)
 static void test_roundtrip_identical(void)
 {
     size_t len;
-    uint8_t *orig = slurp(ct_path(), &len);
+    uint8_t *orig = tu_slurp(tu_ct(1), &len);
     struct ms_file *f = NULL;
-    struct membuf out = {0};
+    struct tu_membuf out = {0};
     struct ms_error err = {0};
 
     CHECK(orig != NULL);
@@ -104,7 +56,7 @@ static void test_roundtrip_identical(void)
         free(orig);
         return;
     }
-    CHECK_INT(ms_file_write_sink(f, mem_sink, &out, NULL, &err), MS_OK);
+    CHECK_INT(ms_file_write_sink(f, tu_mem_sink, &out, NULL, &err), MS_OK);
     CHECK_INT(out.len, len);
     CHECK(out.len == len && memcmp(out.data, orig, len) == 0);
     ms_file_destroy(f);
@@ -116,9 +68,9 @@ static void test_roundtrip_identical(void)
 static void test_edit_minimal(void)
 {
     size_t len, diffs = 0, first = 0;
-    uint8_t *orig = slurp(ct_path(), &len);
+    uint8_t *orig = tu_slurp(tu_ct(1), &len);
     struct ms_file *f = NULL;
-    struct membuf out = {0};
+    struct tu_membuf out = {0};
     struct ms_error err = {0};
     struct ms_element *el;
     char name[256];
@@ -135,7 +87,7 @@ static void test_edit_minimal(void)
     CHECK_INT(ms_dataset_set_string(ms_file_dataset(f), MS_TAG(0x0010, 0x0010), MS_VR_PN, name,
                                     &err),
               MS_OK);
-    CHECK_INT(ms_file_write_sink(f, mem_sink, &out, NULL, &err), MS_OK);
+    CHECK_INT(ms_file_write_sink(f, tu_mem_sink, &out, NULL, &err), MS_OK);
     CHECK_INT(out.len, len);
     for (size_t i = 0; i < len && i < out.len; i++)
         if (orig[i] != out.data[i]) {
@@ -187,15 +139,15 @@ static void test_syntaxes(void)
     struct ms_file *orig = NULL;
     struct ms_error err = {0};
 
-    CHECK_INT(ms_file_read(&orig, ct_path(), NULL, &err), MS_OK);
+    CHECK_INT(ms_file_read(&orig, tu_ct(1), NULL, &err), MS_OK);
     if (!orig)
         return;
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) {
         struct ms_file *f = NULL, *g = NULL;
-        struct membuf out = {0};
-        CHECK_INT(ms_file_read(&f, ct_path(), NULL, &err), MS_OK);
+        struct tu_membuf out = {0};
+        CHECK_INT(ms_file_read(&f, tu_ct(1), NULL, &err), MS_OK);
         ms_file_set_transfer_syntax(f, list[i]);
-        CHECK_INT(ms_file_write_sink(f, mem_sink, &out, NULL, &err), MS_OK);
+        CHECK_INT(ms_file_write_sink(f, tu_mem_sink, &out, NULL, &err), MS_OK);
         CHECK_INT(ms_file_read_memory(&g, out.data, out.len, NULL, &err), MS_OK);
         if (g) {
             CHECK_STR(ms_file_transfer_syntax(g)->uid, list[i]->uid);
@@ -214,7 +166,7 @@ static void test_build_from_scratch(void)
     struct ms_error err = {0};
     struct ms_element *seq = NULL;
     struct ms_dataset *item = NULL, *ds;
-    struct membuf out = {0};
+    struct tu_membuf out = {0};
     char buf[64];
     int64_t v;
 
@@ -229,7 +181,7 @@ static void test_build_from_scratch(void)
               MS_OK);
     /* insertion keeps ascending order */
     CHECK_INT(ms_element_tag(ms_dataset_at(ds, 0)), MS_TAG(0x0008, 0x0016));
-    CHECK_INT(ms_file_write_sink(f, mem_sink, &out, NULL, &err), MS_OK);
+    CHECK_INT(ms_file_write_sink(f, tu_mem_sink, &out, NULL, &err), MS_OK);
     CHECK_INT(ms_file_read_memory(&g, out.data, out.len, NULL, &err), MS_OK);
     if (g) {
         ds = ms_file_dataset(g);
@@ -312,6 +264,19 @@ static void count_warning(void *ctx, uint64_t offset, const char *msg)
     (*(int *)ctx)++;
 }
 
+/* Read buf, which must parse; returns the number of warnings. */
+static int read_warnings(const uint8_t *buf, size_t n, struct ms_error *err)
+{
+    struct ms_file *f = NULL;
+    struct ms_read_options ro = {0};
+    int warnings = 0;
+    ro.warn = count_warning;
+    ro.warn_ctx = &warnings;
+    CHECK_INT(ms_file_read_memory(&f, buf, n, &ro, err), MS_OK);
+    ms_file_destroy(f);
+    return warnings;
+}
+
 static void test_malformed(void)
 {
     static uint8_t buf[1 << 16];
@@ -343,16 +308,8 @@ static void test_malformed(void)
     buf[n++] = 'L';
     buf[n++] = 'O';
     buf[n++] = 0x08;
-    { /* fewer than 8 trailing bytes: ignored with a warning, as pydicom does */
-        struct ms_file *f = NULL;
-        struct ms_read_options ro = {0};
-        int warnings = 0;
-        ro.warn = count_warning;
-        ro.warn_ctx = &warnings;
-        CHECK_INT(ms_file_read_memory(&f, buf, n, &ro, &err), MS_OK);
-        CHECK_INT(warnings, 1);
-        ms_file_destroy(f);
-    }
+    /* fewer than 8 trailing bytes: ignored with a warning, as pydicom does */
+    CHECK_INT(read_warnings(buf, n, &err), 1);
 
     /* sequence holding an element where an item must be */
     n = part10_head(buf);
@@ -363,22 +320,14 @@ static void test_malformed(void)
     CHECK_INT(parse(buf, n, &err), MS_EMALFORMED);
     CHECK(strstr(err.msg, "where an item was expected") != NULL);
 
-    { /* item longer than the data left: cut there with a warning (as DCMTK, pydicom) */
-        struct ms_file *f = NULL;
-        struct ms_read_options ro = {0};
-        int warnings = 0;
-        n = part10_head(buf);
-        n += put_el(buf + n, 0x0008, 0x1140, "SQ", 20);
-        n += put_el(buf + n, 0xFFFE, 0xE000, NULL, 4000);
-        n += put_el(buf + n, 0x0008, 0x1150, "UI", 4);
-        memcpy(buf + n, "1.2", 4);
-        n += 4;
-        ro.warn = count_warning;
-        ro.warn_ctx = &warnings;
-        CHECK_INT(ms_file_read_memory(&f, buf, n, &ro, &err), MS_OK);
-        CHECK_INT(warnings, 1);
-        ms_file_destroy(f);
-    }
+    /* item longer than the data left: cut there with a warning (as DCMTK, pydicom) */
+    n = part10_head(buf);
+    n += put_el(buf + n, 0x0008, 0x1140, "SQ", 20);
+    n += put_el(buf + n, 0xFFFE, 0xE000, NULL, 4000);
+    n += put_el(buf + n, 0x0008, 0x1150, "UI", 4);
+    memcpy(buf + n, "1.2", 4);
+    n += 4;
+    CHECK_INT(read_warnings(buf, n, &err), 1);
 
     /* undefined-length sequence without a delimiter */
     n = part10_head(buf);

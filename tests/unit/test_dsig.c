@@ -13,6 +13,7 @@
 #include "medseal/crypto.h"
 #include "medseal/dicom.h"
 #include "medseal/dsig.h"
+#include "testutil.h"
 
 #define TAG_DIGSIG MS_TAG(0xFFFA, 0xFFFA)
 #define TAG_MACPARAMS MS_TAG(0x4FFE, 0x0001)
@@ -26,27 +27,6 @@
 #define TAG_PATIENT_NAME MS_TAG(0x0010, 0x0010)
 
 static struct ms_pkey *rsa, *ec, *rsa2, *ed;
-
-struct membuf {
-    uint8_t *data;
-    size_t len, cap;
-};
-
-static int mem_sink(void *ctx, const void *data, size_t len)
-{
-    struct membuf *m = ctx;
-    if (m->len + len > m->cap) {
-        size_t cap = (m->len + len) * 2 + 256;
-        uint8_t *p = realloc(m->data, cap);
-        if (!p)
-            return -1;
-        m->data = p;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, data, len);
-    m->len += len;
-    return 0;
-}
 
 /* Results of one verification. */
 struct results {
@@ -111,12 +91,12 @@ static struct ms_file *make_file(void)
 static struct ms_file *reread(struct ms_file *f, const struct ms_transfer_syntax *ts)
 {
     struct ms_error err = {0};
-    struct membuf m = {0};
+    struct tu_membuf m = {0};
     struct ms_file *g = NULL;
 
     if (ts)
         ms_file_set_transfer_syntax(f, ts);
-    CHECK_INT(ms_file_write_sink(f, mem_sink, &m, NULL, &err), MS_OK);
+    CHECK_INT(ms_file_write_sink(f, tu_mem_sink, &m, NULL, &err), MS_OK);
     CHECK_INT(ms_file_read_memory(&g, m.data, m.len, NULL, &err), MS_OK);
     free(m.data);
     return g;
@@ -179,7 +159,7 @@ static void test_stream_kat(void)
         '9', '_', '1', '9', '9', '3', '_', 'S', 'I', 'G', ' '};
     struct ms_error err = {0};
     struct ms_dsig_sign_options so = {0};
-    struct membuf sdump = {0}, vdump = {0};
+    struct tu_membuf sdump = {0}, vdump = {0};
     struct ms_dsig_verify_options vo = {0};
     struct ms_file *f = make_file(), *g;
     char uid[MS_DSIG_UID_LEN];
@@ -188,7 +168,7 @@ static void test_stream_kat(void)
         return;
     so.uid = "1.2.9";
     so.datetime = "20250102030405.000000+0000";
-    so.dump = mem_sink;
+    so.dump = tu_mem_sink;
     so.dump_ctx = &sdump;
     CHECK_INT(ms_dsig_sign(f, rsa, rsa, &so, uid, &err), MS_OK);
     CHECK_STR(uid, "1.2.9");
@@ -196,7 +176,7 @@ static void test_stream_kat(void)
     CHECK(sdump.len == sizeof want && memcmp(sdump.data, want, sizeof want) == 0);
     /* the verifier feeds the same bytes to the MAC, in any transfer syntax */
     g = reread(f, ms_ts_implicit_le());
-    vo.dump = mem_sink;
+    vo.dump = tu_mem_sink;
     vo.dump_ctx = &vdump;
     CHECK_INT(g ? ms_dsig_verify(g, &vo, NULL, NULL, &err) : MS_EINTERNAL, MS_OK);
     CHECK(vdump.len == sizeof want && memcmp(vdump.data, want, sizeof want) == 0);
@@ -699,15 +679,13 @@ static void test_regression_files(void)
         {"mac_ts_implicit.dcm", MS_OK, MS_EUNSUPPORTED},
         {"changed_patient_name.dcm", MS_OK, MS_EPROBLEM},
     };
-    const char *src = getenv("MEDSEAL_SRC");
     char path[4096];
 
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         struct ms_error err = {0};
         struct ms_file *f = NULL;
         ms_status st;
-        snprintf(path, sizeof path, "%s/tests/data/malformed/dsig/%s", src ? src : ".",
-                 files[i].name);
+        snprintf(path, sizeof path, "%s/tests/data/malformed/dsig/%s", tu_src(), files[i].name);
         st = ms_file_read(&f, path, NULL, &err);
         if (st != files[i].read)
             fprintf(stderr, "%s: read %d: %s\n", files[i].name, (int)st, err.msg);

@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "medseal/image.h"
+#include "testutil.h"
 
 #define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
 
@@ -50,34 +51,9 @@ static void fill_pattern(struct ms_image *a, struct ms_image *b)
 
 /* ---- memory sink and hand-made PNGs --------------------------------------------- */
 
-struct membuf {
-    uint8_t *p;
-    size_t len, cap;
-    int fail_after; /* sink fails after this many calls when > 0 */
-    int calls;
-};
-
-static int mem_sink(void *ctx, const void *data, size_t len)
-{
-    struct membuf *m = ctx;
-    if (m->fail_after > 0 && ++m->calls > m->fail_after)
-        return -1;
-    if (m->len + len > m->cap) {
-        size_t cap = (m->len + len) * 2;
-        uint8_t *p = realloc(m->p, cap);
-        if (!p)
-            return -1;
-        m->p = p;
-        m->cap = cap;
-    }
-    memcpy(m->p + m->len, data, len);
-    m->len += len;
-    return 0;
-}
-
 static void png_mem_write(png_structp png, png_bytep data, size_t len)
 {
-    if (mem_sink(png_get_io_ptr(png), data, len) != 0)
+    if (tu_mem_sink(png_get_io_ptr(png), data, len) != 0)
         png_error(png, "sink");
 }
 
@@ -104,7 +80,7 @@ static int color_channels(int color)
 }
 
 /* libpng writes rows (already packed) as a PNG into m; -1 on failure. */
-static int write_png_rows(struct membuf *m, uint32_t w, uint32_t h, int color, int depth,
+static int write_png_rows(struct tu_membuf *m, uint32_t w, uint32_t h, int color, int depth,
                           int interlace, png_bytep *rows)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -134,7 +110,7 @@ static int write_png_rows(struct membuf *m, uint32_t w, uint32_t h, int color, i
 
 /* A PNG made by libpng directly (formats our encoder never writes). Samples
  * follow pattern_value(); bit depths below 8 are packed by hand. */
-static int make_png(struct membuf *m, uint32_t w, uint32_t h, int color, int depth, int interlace)
+static int make_png(struct tu_membuf *m, uint32_t w, uint32_t h, int color, int depth, int interlace)
 {
     int ch = color_channels(color), rc = -1;
     size_t rowbytes = ((size_t)w * ch * depth + 7) / 8;
@@ -186,7 +162,7 @@ static void put_be32(uint8_t *p, uint32_t v)
 }
 
 /* A valid 16x16 8-bit grey PNG from our encoder. */
-static void small_png(struct membuf *m)
+static void small_png(struct tu_membuf *m)
 {
     struct ms_image *img = mk(16, 16, 1, MS_SAMPLE_I32);
     uint32_t x, y;
@@ -194,25 +170,14 @@ static void small_png(struct membuf *m)
         for (x = 0; x < 16; x++)
             ms_image_set(img, x, y, 0, (x * 16 + y) & 255);
     memset(m, 0, sizeof *m);
-    CHECK_INT(ms_png_encode(img, NULL, mem_sink, m, NULL), MS_OK);
+    CHECK_INT(ms_png_encode(img, NULL, tu_mem_sink, m, NULL), MS_OK);
     ms_image_destroy(img);
 }
 
-/* A temporary directory, and whether it is empty (no stray temporary file). */
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/test_image.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
-
+/* Files in the test directory (to see that no stray temporary is left). */
 static int dir_entries(void)
 {
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tu_dir);
     struct dirent *e;
     int n = 0;
     if (!d)
@@ -222,23 +187,6 @@ static int dir_entries(void)
             n++;
     closedir(d);
     return n;
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char path[256];
-    if (!d)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
 }
 
 /* ==== positive tests ============================================================ */
@@ -742,7 +690,7 @@ static void png_round_trip(uint32_t w, uint32_t h, uint32_t ch, unsigned depth)
         for (x = 0; x < w; x++)
             for (c = 0; c < ch; c++)
                 ms_image_set(img, x, y, c, pattern_value(x, y, c, (int)depth));
-    snprintf(path, sizeof path, "%s/rt_%u_%u.png", tmpdir, ch, depth);
+    snprintf(path, sizeof path, "%s/rt_%u_%u.png", tu_dir, ch, depth);
     CHECK_INT(ms_png_write(path, img, &opt, NULL), MS_OK);
     CHECK_INT(ms_png_read(&back, path, &bits, NULL), MS_OK);
     CHECK_INT(bits, depth);
@@ -759,7 +707,7 @@ static void test_png_round_trips(void)
     struct ms_image v = ms_image_view(3, 2, 1, MS_SAMPLE_F32, hu);
     struct ms_png_write_options o16 = {16, 1024, false}, oc = {8, 0, true};
     struct ms_image *back = NULL, *win = NULL;
-    struct membuf m = {0};
+    struct tu_membuf m = {0};
     char path[128];
     unsigned bits = 0;
     int i, same = 1;
@@ -771,7 +719,7 @@ static void test_png_round_trips(void)
     png_round_trip(20, 31, 3, 16);
 
     /* raw CT: HU + 1024 in 16 bits */
-    snprintf(path, sizeof path, "%s/hu.png", tmpdir);
+    snprintf(path, sizeof path, "%s/hu.png", tu_dir);
     CHECK_INT(ms_png_write(path, &v, &o16, NULL), MS_OK);
     CHECK_INT(ms_png_read(&back, path, &bits, NULL), MS_OK);
     CHECK_INT(bits, 16);
@@ -782,24 +730,24 @@ static void test_png_round_trips(void)
 
     /* windowed 8-bit, through memory */
     CHECK_INT(ms_image_window(&win, &v, -200, 1500, NULL), MS_OK);
-    CHECK_INT(ms_png_encode(win, NULL, mem_sink, &m, NULL), MS_OK);
+    CHECK_INT(ms_png_encode(win, NULL, tu_mem_sink, &m, NULL), MS_OK);
     back = NULL;
-    CHECK_INT(ms_png_decode(&back, m.p, m.len, &bits, NULL), MS_OK);
+    CHECK_INT(ms_png_decode(&back, m.data, m.len, &bits, NULL), MS_OK);
     CHECK_INT(bits, 8);
     CHECK(images_equal(win, back));
     ms_image_destroy(back);
     ms_image_destroy(win);
-    free(m.p);
+    free(m.data);
 
     /* clamp: out-of-range samples saturate instead of failing */
     memset(&m, 0, sizeof m);
     back = NULL;
-    CHECK_INT(ms_png_encode(&v, &oc, mem_sink, &m, NULL), MS_OK);
-    CHECK_INT(ms_png_decode(&back, m.p, m.len, NULL, NULL), MS_OK);
+    CHECK_INT(ms_png_encode(&v, &oc, tu_mem_sink, &m, NULL), MS_OK);
+    CHECK_INT(ms_png_decode(&back, m.data, m.len, NULL, NULL), MS_OK);
     CHECK(back && ((int32_t *)back->data)[0] == 0 && ((int32_t *)back->data)[3] == 255 &&
           ((int32_t *)back->data)[4] == 41);
     ms_image_destroy(back);
-    free(m.p);
+    free(m.data);
     CHECK_INT(dir_entries(), 5); /* rt_1_8 (twice), rt_1_16, rt_3_8, rt_3_16, hu: no temporaries */
 }
 
@@ -816,14 +764,14 @@ static void test_png_foreign(void)
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct membuf m = {0};
+        struct tu_membuf m = {0};
         struct ms_image *img = NULL;
         unsigned bits = 0;
         int ok = 1;
         uint32_t x, y, c;
 
         CHECK_INT(make_png(&m, 13, 11, cases[i].color, cases[i].depth, cases[i].interlace), 0);
-        CHECK_INT(ms_png_decode(&img, m.p, m.len, &bits, NULL), MS_OK);
+        CHECK_INT(ms_png_decode(&img, m.data, m.len, &bits, NULL), MS_OK);
         CHECK_INT(bits, cases[i].depth);
         for (y = 0; img && y < 11; y++)
             for (x = 0; x < 13; x++)
@@ -831,7 +779,7 @@ static void test_png_foreign(void)
                     ok &= ms_image_get(img, x, y, c) == pattern_value(x, y, c, cases[i].depth);
         CHECK(img && ok);
         ms_image_destroy(img);
-        free(m.p);
+        free(m.data);
     }
 }
 
@@ -1058,12 +1006,12 @@ static void neg_png_write(void)
     struct ms_png_write_options bad_depth = {12, 0, false}, bad_off = {8, NAN, false};
     struct ms_png_write_options o16 = {16, 0, false}, hu = {16, 1024, false};
     struct ms_image *img = mk(40, 40, 1, MS_SAMPLE_I32);
-    struct membuf m = {0};
+    struct tu_membuf m = {0};
     struct ms_error e;
     char path[128];
     int before = dir_entries();
 
-    snprintf(path, sizeof path, "%s/bad.png", tmpdir);
+    snprintf(path, sizeof path, "%s/bad.png", tu_dir);
     CHECK_INT(ms_png_write(path, &vo, NULL, &e), MS_EUSAGE);
     CHECK(strstr(e.msg, "x=0 y=0") != NULL);
     CHECK_INT(ms_png_write(path, &vu, NULL, &e), MS_EUSAGE);
@@ -1078,16 +1026,16 @@ static void neg_png_write(void)
     CHECK_INT(dir_entries(), before); /* no output, no temporary left */
     CHECK_INT(ms_png_write("/nonexistent-dir/x.png", &vu, &hu, &e), MS_EIO);
     /* the path is a directory: the rename fails, nothing is left behind */
-    CHECK_INT(ms_png_write(tmpdir, &vu, &hu, &e), MS_EIO);
+    CHECK_INT(ms_png_write(tu_dir, &vu, &hu, &e), MS_EIO);
     CHECK_INT(dir_entries(), before);
     CHECK_INT(ms_png_encode(&vu, &hu, NULL, NULL, NULL), MS_EUSAGE);
     m.fail_after = 2; /* the sink fails in the middle */
-    CHECK_INT(ms_png_encode(img, NULL, mem_sink, &m, &e), MS_EIO);
+    CHECK_INT(ms_png_encode(img, NULL, tu_mem_sink, &m, &e), MS_EIO);
     CHECK(strstr(e.msg, "output failed") != NULL);
     m.fail_after = 1; /* ... after the signature */
     m.calls = 0;
-    CHECK_INT(ms_png_encode(img, NULL, mem_sink, &m, NULL), MS_EIO);
-    free(m.p);
+    CHECK_INT(ms_png_encode(img, NULL, tu_mem_sink, &m, NULL), MS_EIO);
+    free(m.data);
     {
         int32_t i8[3] = {0, 256, 0}, i16[3] = {0, -1, 0};
         int32_t rgb[6] = {1, 2, 3, 4, 5, 300};
@@ -1098,13 +1046,13 @@ static void neg_png_write(void)
         struct ms_image vf16 = ms_image_view(2, 1, 1, MS_SAMPLE_F32, f16);
         struct ms_image vnull = ms_image_view(2, 1, 1, MS_SAMPLE_F32, NULL);
         memset(&m, 0, sizeof m);
-        CHECK_INT(ms_png_encode(&v8, NULL, mem_sink, &m, &e), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&v8, NULL, tu_mem_sink, &m, &e), MS_EUSAGE);
         CHECK(strstr(e.msg, "x=1 y=0") != NULL);
-        CHECK_INT(ms_png_encode(&v16, &o16, mem_sink, &m, NULL), MS_EUSAGE);
-        CHECK_INT(ms_png_encode(&vf16, &o16, mem_sink, &m, NULL), MS_EUSAGE);
-        CHECK_INT(ms_png_encode(&vrgb, NULL, mem_sink, &m, &e), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&v16, &o16, tu_mem_sink, &m, NULL), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&vf16, &o16, tu_mem_sink, &m, NULL), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&vrgb, NULL, tu_mem_sink, &m, &e), MS_EUSAGE);
         CHECK(strstr(e.msg, "x=1 y=0") != NULL);
-        CHECK_INT(ms_png_encode(&vnull, NULL, mem_sink, &m, NULL), MS_EUSAGE);
+        CHECK_INT(ms_png_encode(&vnull, NULL, tu_mem_sink, &m, NULL), MS_EUSAGE);
         CHECK_INT(m.len, 0); /* nothing went out */
     }
     ms_image_destroy(img);
@@ -1113,7 +1061,7 @@ static void neg_png_write(void)
 static void neg_png_read(void)
 {
     static const uint8_t junk[32] = "this is certainly not a PNG!";
-    struct membuf ok, m;
+    struct tu_membuf ok, m;
     struct ms_image *img = (struct ms_image *)1;
     struct ms_error e;
     char path[128];
@@ -1127,12 +1075,12 @@ static void neg_png_read(void)
     CHECK_INT(ms_png_decode(&img, junk, sizeof junk, NULL, &e), MS_EMALFORMED);
     CHECK(strstr(e.msg, "not a PNG") != NULL);
     small_png(&ok);
-    CHECK_INT(ms_png_decode(&img, ok.p, 7, NULL, NULL), MS_EMALFORMED); /* half a signature */
-    ok.p[1] = 'Q';
-    CHECK_INT(ms_png_decode(&img, ok.p, ok.len, NULL, NULL), MS_EMALFORMED);
-    free(ok.p);
+    CHECK_INT(ms_png_decode(&img, ok.data, 7, NULL, NULL), MS_EMALFORMED); /* half a signature */
+    ok.data[1] = 'Q';
+    CHECK_INT(ms_png_decode(&img, ok.data, ok.len, NULL, NULL), MS_EMALFORMED);
+    free(ok.data);
     CHECK_INT(ms_png_read(&img, "/nonexistent-dir/x.png", NULL, NULL), MS_EIO);
-    snprintf(path, sizeof path, "%s/empty.png", tmpdir);
+    snprintf(path, sizeof path, "%s/empty.png", tu_dir);
     f = fopen(path, "wb");
     if (f)
         fclose(f);
@@ -1144,20 +1092,20 @@ static void neg_png_read(void)
     p = malloc(len);
     /* every truncation fails cleanly */
     for (cut = 0; cut < len; cut++) {
-        memcpy(p, ok.p, cut);
+        memcpy(p, ok.data, cut);
         img = NULL;
         all_fail &= ms_png_decode(&img, p, cut, NULL, NULL) == MS_EMALFORMED && img == NULL;
     }
     CHECK(all_fail);
     /* without IEND only */
-    memcpy(p, ok.p, len);
+    memcpy(p, ok.data, len);
     CHECK_INT(ms_png_decode(&img, p, len - 12, NULL, &e), MS_EMALFORMED);
     CHECK(strstr(e.msg, "truncated") != NULL);
     /* IHDR CRC broken */
     p[17] ^= 1;
     CHECK_INT(ms_png_decode(&img, p, len, NULL, &e), MS_EMALFORMED);
     /* 70000 wide, CRC fixed: beyond the limit */
-    memcpy(p, ok.p, len);
+    memcpy(p, ok.data, len);
     put_be32(p + 16, 70000);
     fix_crc(p, 8);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_ELIMIT);
@@ -1168,31 +1116,31 @@ static void neg_png_read(void)
     CHECK_INT(ms_png_decode(&img, p, len, NULL, &e), MS_EMALFORMED);
     CHECK(strstr(e.msg, "more than") != NULL);
     /* zero width */
-    memcpy(p, ok.p, len);
+    memcpy(p, ok.data, len);
     put_be32(p + 16, 0);
     fix_crc(p, 8);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     /* IDAT data damaged: CRC error; then with CRC fixed: bad zlib header */
     idat = 33;
-    CHECK(memcmp(ok.p + idat + 4, "IDAT", 4) == 0);
-    memcpy(p, ok.p, len);
+    CHECK(memcmp(ok.data + idat + 4, "IDAT", 4) == 0);
+    memcpy(p, ok.data, len);
     p[idat + 8] ^= 0xFF;
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     fix_crc(p, idat);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     /* a data byte deep in the deflate stream, CRC fixed */
-    memcpy(p, ok.p, len);
+    memcpy(p, ok.data, len);
     p[idat + 8 + 10] ^= 0x55;
     fix_crc(p, idat);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     CHECK(img == NULL);
 
     /* cuts at the chunk boundaries, one by one */
-    CHECK_INT(ms_png_decode(&img, ok.p, 8, NULL, NULL), MS_EMALFORMED);       /* signature */
-    CHECK_INT(ms_png_decode(&img, ok.p, 20, NULL, NULL), MS_EMALFORMED);      /* mid IHDR */
-    CHECK_INT(ms_png_decode(&img, ok.p, 33, NULL, NULL), MS_EMALFORMED);      /* no IDAT */
-    CHECK_INT(ms_png_decode(&img, ok.p, 45, NULL, NULL), MS_EMALFORMED);      /* mid IDAT */
-    CHECK_INT(ms_png_decode(&img, ok.p, len - 4, NULL, NULL), MS_EMALFORMED); /* IEND CRC */
+    CHECK_INT(ms_png_decode(&img, ok.data, 8, NULL, NULL), MS_EMALFORMED);       /* signature */
+    CHECK_INT(ms_png_decode(&img, ok.data, 20, NULL, NULL), MS_EMALFORMED);      /* mid IHDR */
+    CHECK_INT(ms_png_decode(&img, ok.data, 33, NULL, NULL), MS_EMALFORMED);      /* no IDAT */
+    CHECK_INT(ms_png_decode(&img, ok.data, 45, NULL, NULL), MS_EMALFORMED);      /* mid IDAT */
+    CHECK_INT(ms_png_decode(&img, ok.data, len - 4, NULL, NULL), MS_EMALFORMED); /* IEND CRC */
     /* IHDR fields out of the PNG specification, CRC fixed each time */
     {
         static const struct {
@@ -1208,51 +1156,51 @@ static void neg_png_read(void)
         };
         size_t i;
         for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-            memcpy(p, ok.p, len);
+            memcpy(p, ok.data, len);
             p[bad[i].at] = bad[i].value;
             fix_crc(p, 8);
             CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
         }
     }
     /* the IDAT length field beyond the file */
-    memcpy(p, ok.p, len);
+    memcpy(p, ok.data, len);
     put_be32(p + idat, 0x7FFFFFF0u);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     /* IDAT renamed to an unknown critical chunk "IDAX" */
-    memcpy(p, ok.p, len);
+    memcpy(p, ok.data, len);
     p[idat + 7] = 'X';
     fix_crc(p, idat);
     CHECK_INT(ms_png_decode(&img, p, len, NULL, NULL), MS_EMALFORMED);
     /* no IHDR: the signature straight followed by IDAT */
-    memcpy(p, ok.p, 8);
-    memcpy(p + 8, ok.p + idat, len - idat);
+    memcpy(p, ok.data, 8);
+    memcpy(p + 8, ok.data + idat, len - idat);
     CHECK_INT(ms_png_decode(&img, p, 8 + len - idat, NULL, NULL), MS_EMALFORMED);
     CHECK(img == NULL);
     free(p);
-    free(ok.p);
+    free(ok.data);
 
     /* a directory is not a PNG file */
-    CHECK_INT(ms_png_read(&img, tmpdir, NULL, NULL), MS_EIO);
+    CHECK_INT(ms_png_read(&img, tu_dir, NULL, NULL), MS_EIO);
 
     /* formats out of scope */
     memset(&m, 0, sizeof m);
     CHECK_INT(make_png(&m, 8, 8, PNG_COLOR_TYPE_PALETTE, 8, PNG_INTERLACE_NONE), 0);
-    CHECK_INT(ms_png_decode(&img, m.p, m.len, NULL, &e), MS_EUNSUPPORTED);
+    CHECK_INT(ms_png_decode(&img, m.data, m.len, NULL, &e), MS_EUNSUPPORTED);
     CHECK(strstr(e.msg, "palette") != NULL);
-    free(m.p);
+    free(m.data);
     memset(&m, 0, sizeof m);
     CHECK_INT(make_png(&m, 8, 8, PNG_COLOR_TYPE_GRAY_ALPHA, 8, PNG_INTERLACE_NONE), 0);
-    CHECK_INT(ms_png_decode(&img, m.p, m.len, NULL, NULL), MS_EUNSUPPORTED);
-    free(m.p);
+    CHECK_INT(ms_png_decode(&img, m.data, m.len, NULL, NULL), MS_EUNSUPPORTED);
+    free(m.data);
     memset(&m, 0, sizeof m);
     CHECK_INT(make_png(&m, 8, 8, PNG_COLOR_TYPE_RGB_ALPHA, 16, PNG_INTERLACE_NONE), 0);
-    CHECK_INT(ms_png_decode(&img, m.p, m.len, NULL, NULL), MS_EUNSUPPORTED);
-    free(m.p);
+    CHECK_INT(ms_png_decode(&img, m.data, m.len, NULL, NULL), MS_EUNSUPPORTED);
+    free(m.data);
     memset(&m, 0, sizeof m);
     CHECK_INT(make_png(&m, 8, 8, PNG_COLOR_TYPE_GRAY, 4, PNG_INTERLACE_NONE), 0);
-    CHECK_INT(ms_png_decode(&img, m.p, m.len, NULL, &e), MS_EUNSUPPORTED);
+    CHECK_INT(ms_png_decode(&img, m.data, m.len, NULL, &e), MS_EUNSUPPORTED);
     CHECK(strstr(e.msg, "4-bit") != NULL);
-    free(m.p);
+    free(m.data);
     CHECK(img == NULL);
 }
 
@@ -1351,7 +1299,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         return driver(argc, argv);
-    make_tmpdir();
+    tu_dir_open();
     test_image_basics();
     test_zigzag();
     test_grid();
@@ -1374,6 +1322,6 @@ int main(int argc, char **argv)
     neg_render();
     neg_png_write();
     neg_png_read();
-    remove_tmpdir();
+    tu_dir_close();
     return check_done();
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "medseal/dicom.h"
+#include "testutil.h"
 
 #define MIN_VARIANTS 10000
 #define TIMEOUT 20
@@ -597,31 +598,6 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f;
-    uint8_t *buf;
-    long n;
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) /* e.g. malformed/dsig/ */
-        return NULL;
-    f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static size_t mutate_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -652,7 +628,7 @@ static size_t mutate_dir(const char *dir)
         size_t len;
         uint8_t *data;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        data = slurp(path, &len);
+        data = tu_slurp(path, &len);
         if (data && len <= MAX_FILE) {
             mutate(names[i], data, len);
             done++;
@@ -666,13 +642,11 @@ static size_t mutate_dir(const char *dir)
 
 int main(void)
 {
-    const char *src = getenv("MEDSEAL_SRC");
+    const char *src = tu_src();
     char dir[4096];
     size_t inputs = 0;
     unsigned long total = 0, rejected = 0, parsed = 0;
 
-    if (!src)
-        src = ".";
     verbose = getenv("MUTATION_VERBOSE") != NULL;
     devnull = fopen("/dev/null", "w");
     signal(SIGALRM, on_alarm);

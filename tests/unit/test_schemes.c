@@ -19,81 +19,26 @@
 #include "medseal/crypto.h"
 #include "medseal/dicom.h"
 #include "medseal/protect.h"
+#include "testutil.h"
 
-static char tmpdir[256];
 static char ct_path[1024];
 static char key1[512], key2[512], skey1[512], skey2[512], store[512];
 static int serial;
 
 /* ---- files ----------------------------------------------------------------------- */
 
-static char *path_in(const char *name)
-{
-    static char buf[8][768];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
+/* A new name in the test directory (it lives for TU_PATH_RING calls). */
 static char *fresh(const char *stem)
 {
-    static char buf[256][768]; /* a ring: names live for 256 calls */
-    static int next;
-    char *p = buf[next++ % 256];
-    snprintf(p, sizeof buf[0], "%s/%s_%d", tmpdir, stem, ++serial);
-    return p;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *d;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    d = malloc((size_t)n + 1);
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return d;
-}
-
-static void spit(const char *path, const void *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(d, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    uint8_t *x = slurp(a, &na), *y = slurp(b, &nb);
-    bool eq = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return eq;
-}
-
-static bool exists(const char *p)
-{
-    return access(p, F_OK) == 0;
+    char name[256];
+    snprintf(name, sizeof name, "%s_%d", stem, ++serial);
+    return tu_path(name);
 }
 
 /* No temporary left behind in the test directory. */
 static bool no_temporaries(void)
 {
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tu_dir);
     struct dirent *e;
     bool clean = true;
     while (d && (e = readdir(d)) != NULL)
@@ -107,18 +52,10 @@ static bool no_temporaries(void)
 static void flip(const char *path, long at_from_end_or_start, bool from_end)
 {
     size_t n;
-    uint8_t *d = slurp(path, &n);
+    uint8_t *d = tu_slurp(path, &n);
     size_t at = from_end ? n - (size_t)at_from_end_or_start : (size_t)at_from_end_or_start;
     d[at] ^= 0x01;
-    spit(path, d, n);
-    free(d);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    size_t n;
-    uint8_t *d = slurp(from, &n);
-    spit(to, d, n);
+    tu_spit(path, d, n);
     free(d);
 }
 
@@ -333,7 +270,7 @@ static void make_synth(const char *path, const struct synth *s)
     make_pixels(&px, s);
     el(&d, s->syntax, 0x7FE00010, s->ba == 8 ? "OB" : "OW", px.p, px.len);
     put(&b, d.p, d.len);
-    spit(path, b.p, b.len);
+    tu_spit(path, b.p, b.len);
     free(b.p);
     free(d.p);
     free(px.p);
@@ -372,7 +309,7 @@ static void make_encapsulated(const char *path, unsigned frames)
     put16s(&d, 0xE0DD, false);
     put32s(&d, 0, false);
     put(&b, d.p, d.len);
-    spit(path, b.p, b.len);
+    tu_spit(path, b.p, b.len);
     free(b.p);
     free(d.p);
 }
@@ -395,7 +332,7 @@ static void make_deflated(const char *path)
     deflate(&z, Z_FINISH);
     put(&b, out, sizeof out - z.avail_out);
     deflateEnd(&z);
-    spit(path, b.p, b.len);
+    tu_spit(path, b.p, b.len);
     free(b.p);
     free(d.p);
     free(px.p);
@@ -437,7 +374,7 @@ static bool round_trip(const char *in, const struct ms_protect_options *o, char 
         fprintf(stderr, "unprotect %s (%s): %s\n", in, o->scheme, err.msg);
         return false;
     }
-    return same_file(in, r);
+    return tu_same_files(in, r);
 }
 
 /* A refused unprotect: the expected status and no output. */
@@ -451,7 +388,7 @@ static void expect_unprotect_fails(const char *prot, const struct ms_protect_opt
         fprintf(stderr, "%s: status %d (%s), wanted %d\n", what, st, err.msg, want);
     CHECK_INT(st, want);
     CHECK(err.msg[0] != '\0' && strchr(err.msg, '\n') == NULL);
-    CHECK(!exists(r));
+    CHECK(!tu_exists(r));
     CHECK(no_temporaries());
 }
 
@@ -464,7 +401,7 @@ static void expect_protect_fails(const char *in, const struct ms_protect_options
     if (st != want)
         fprintf(stderr, "%s: status %d (%s), wanted %d\n", what, st, err.msg, want);
     CHECK_INT(st, want);
-    CHECK(!exists(p));
+    CHECK(!tu_exists(p));
     CHECK(no_temporaries());
 }
 
@@ -541,8 +478,8 @@ static void test_stego_lsb(void)
     CHECK_INT(ms_protect_file(ct_path, p, &o, &rep, &err), MS_OK);
     CHECK(strstr(rep.note, "PSNR") != NULL);
     CHECK_INT(ms_unprotect_file(p, r, &o, NULL, &err), MS_OK);
-    a = slurp(ct_path, &na);
-    b = slurp(r, &nb);
+    a = tu_slurp(ct_path, &na);
+    b = tu_slurp(r, &nb);
     CHECK(a && b && na == nb && off > 0);
     if (a && b && na == nb && off > 0) {
         size_t diff = 0;
@@ -584,20 +521,20 @@ static void negatives(const char *prot, const char *scheme)
     if (!strcmp(scheme, "chaos"))
         o.chaos_x0 = 0.41;
     else if (!strcmp(scheme, "otp"))
-        o.otp_store = tmpdir; /* holds no pads */
+        o.otp_store = tu_dir; /* holds no pads */
     else if (!strcmp(scheme, "stego"))
         o.stego_key_file = skey2;
     else
         o.key_file = key2;
     expect_unprotect_fails(prot, &o, MS_EKEY, scheme);
     o = opts(scheme);
-    copy_file(prot, q);
+    tu_copy_file(prot, q);
     if (!strcmp(scheme, "cbc-slices")) { /* the copy's parts, part 1 changed */
         char part[800], p2[800];
         for (int k = 1; k <= 4; k++) {
             snprintf(part, sizeof part, "%s.part%d.enc", prot, k);
             snprintf(p2, sizeof p2, "%s.part%d.enc", q, k);
-            copy_file(part, p2);
+            tu_copy_file(part, p2);
         }
         snprintf(p2, sizeof p2, "%s.part1.enc", q);
         flip(p2, 3, true);
@@ -655,8 +592,8 @@ static void test_chaos_output(void)
     long off;
     make_synth(in, &s);
     CHECK_INT(ms_protect_file(in, p, &o, NULL, &err), MS_OK);
-    a = slurp(in, &na);
-    b = slurp(p, &nb);
+    a = tu_slurp(in, &na);
+    b = tu_slurp(p, &nb);
     off = value_offset(p, MS_TAG_PIXEL_DATA, NULL);
     if (a && b && off > 0) {
         size_t aoff = na - 32 * 32 * 2;
@@ -685,9 +622,9 @@ static void test_ecb_is_ecb(void)
     long off;
     make_synth(in, &s);
     CHECK_INT(ms_protect_file(in, p, &o, NULL, &err), MS_OK);
-    a = slurp(in, &na);
-    b = slurp(p, &nb);
-    k = slurp(key1, &nk);
+    a = tu_slurp(in, &na);
+    b = tu_slurp(p, &nb);
+    k = tu_slurp(key1, &nk);
     off = value_offset(p, MS_TAG_PIXEL_DATA, NULL);
     expect = malloc(256);
     CHECK_INT(ms_ecb_crypt(MS_ENCRYPT, k, a + na - 256, 256, expect, &err), MS_OK);
@@ -713,9 +650,9 @@ static void test_frames_independent(void)
     long off, boff;
     make_synth(in, &s);
     CHECK_INT(ms_protect_file(in, p, &o, NULL, &err), MS_OK);
-    a = slurp(in, &na);
-    b = slurp(p, &nb);
-    k = slurp(key1, &nk);
+    a = tu_slurp(in, &na);
+    b = tu_slurp(p, &nb);
+    k = tu_slurp(key1, &nk);
     off = value_offset(p, MS_TAG_PIXEL_DATA, NULL);
     boff = value_offset(p, BLOB_TAG, &blen);
     CHECK(off > 0 && boff > 0 && blen >= 64 + 5 * 28);
@@ -770,7 +707,7 @@ static void test_parts_any_order(void)
     snprintf(t, sizeof t, "%s.partX.enc", p);
     CHECK(rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0);
     CHECK_INT(ms_unprotect_file(p, r, &o, NULL, &err), MS_OK);
-    CHECK(same_file(ct_path, r));
+    CHECK(tu_same_files(ct_path, r));
 }
 
 /* ---- negatives -------------------------------------------------------------------------------- */
@@ -798,23 +735,23 @@ static void test_pixel_gcm_refusals(void)
     expect_unprotect_fails(p, &o, MS_EUSAGE, "pixel-gcm no key");
     o.key_file = key1;
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, 100, true);
     expect_unprotect_fails(q, &o, MS_EKEY, "pixel-gcm ciphertext");
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, boff + 64, false); /* IV of frame 1 */
     expect_unprotect_fails(q, &o, MS_EKEY, "pixel-gcm IV");
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, boff + 64 + 12 + 5, false); /* its tag */
     expect_unprotect_fails(q, &o, MS_EKEY, "pixel-gcm tag");
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, value_offset(q, MS_TAG(0x0010, 0x0010), NULL), false); /* patient name */
     expect_unprotect_fails(q, &o, MS_EKEY, "pixel-gcm header (AAD)");
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     truncate(q, 3000);
     expect_unprotect_fails(q, &o, MS_EMALFORMED, "pixel-gcm truncated");
     expect_protect_fails(p, &o, MS_EUNSUPPORTED, "pixel-gcm twice");
@@ -841,7 +778,7 @@ static void test_chaos_ecb_refusals(void)
     expect_unprotect_fails(p, &o, MS_EKEY, "chaos wrong mu");
     o.chaos_mu = 0;
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, 500, true);
     expect_unprotect_fails(q, &o, MS_EKEY, "chaos tampered pixel");
     o.chaos_mu = 4.5;
@@ -855,7 +792,7 @@ static void test_chaos_ecb_refusals(void)
     expect_unprotect_fails(p, &o, MS_EKEY, "ecb wrong key");
     o.key_file = key1;
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, 20, true);
     expect_unprotect_fails(q, &o, MS_EKEY, "ecb tampered");
 }
@@ -875,13 +812,13 @@ static void test_cbc_slices_refusals(void)
     o.key_file = key1;
     part_path(part, sizeof part, p, 2);
     snprintf(save, sizeof save, "%s.saved", part);
-    copy_file(part, save);
+    tu_copy_file(part, save);
     flip(part, 10, true);
     expect_unprotect_fails(p, &o, MS_EKEY, "cbc-slices tampered part");
-    copy_file(save, part);
+    tu_copy_file(save, part);
     flip(part, 30, false); /* the part's number/offset header */
     expect_unprotect_fails(p, &o, MS_EKEY, "cbc-slices tampered part header");
-    copy_file(save, part);
+    tu_copy_file(save, part);
     truncate(part, 200);
     expect_unprotect_fails(p, &o, MS_EKEY, "cbc-slices truncated part");
     unlink(part);
@@ -889,20 +826,20 @@ static void test_cbc_slices_refusals(void)
     /* a part 2 of another protection of the same file */
     p2 = protect_ct("cbc-slices", &o);
     part_path(other, sizeof other, p2, 2);
-    copy_file(other, part);
+    tu_copy_file(other, part);
     expect_unprotect_fails(p, &o, MS_EKEY, "cbc-slices foreign part");
-    copy_file(save, part);
+    tu_copy_file(save, part);
     part_path(other, sizeof other, p, 9);
-    copy_file(save, other);
+    tu_copy_file(save, other);
     expect_unprotect_fails(p, &o, MS_EKEY, "cbc-slices duplicated part");
     unlink(other);
-    copy_file(p, save);
+    tu_copy_file(p, save);
     flip(p, 70, false);
     expect_unprotect_fails(p, &o, MS_EKEY, "cbc-slices tampered index");
-    copy_file(save, p);
+    tu_copy_file(save, p);
     truncate(p, 100);
     expect_unprotect_fails(p, &o, MS_EMALFORMED, "cbc-slices truncated index");
-    copy_file(save, p);
+    tu_copy_file(save, p);
     o.slices = 100000;
     expect_protect_fails(ct_path, &o, MS_EUSAGE, "cbc-slices too many slices");
     o.slices = 0;
@@ -918,7 +855,7 @@ static void test_otp_refusals(void)
     long boff = value_offset(p, BLOB_TAG, &blen);
     struct ms_error err = {0};
     size_t n;
-    uint8_t *b = slurp(p, &n);
+    uint8_t *b = tu_slurp(p, &n);
 
     /* the pad's name comes from the id at the start of the blob */
     snprintf(pad, sizeof pad, "%s/", store);
@@ -926,44 +863,44 @@ static void test_otp_refusals(void)
         sprintf(pad + strlen(pad), "%02x", b[boff + i]);
     strcat(pad, ".pad");
     free(b);
-    CHECK(exists(pad));
+    CHECK(tu_exists(pad));
 
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, boff + 92 + 3, false); /* sealed text */
     expect_unprotect_fails(q, &o, MS_EKEY, "otp tampered text");
-    CHECK(exists(pad)); /* a failed use leaves the pad */
+    CHECK(tu_exists(pad)); /* a failed use leaves the pad */
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, 50, true); /* pixels: the file check */
     expect_unprotect_fails(q, &o, MS_EKEY, "otp tampered file");
     o.otp_store = NULL;
     expect_unprotect_fails(p, &o, MS_EUSAGE, "otp no store");
     o.otp_store = store;
     CHECK_INT(ms_unprotect_file(p, r, &o, NULL, &err), MS_OK);
-    CHECK(same_file(ct_path, r));
-    CHECK(!exists(pad));
+    CHECK(tu_same_files(ct_path, r));
+    CHECK(!tu_exists(pad));
     expect_unprotect_fails(p, &o, MS_EKEY, "otp reuse");
 
     /* expiry: push the pad's expiry into the past */
     p2 = protect_ct("otp", &o);
-    b = slurp(p2, &n);
+    b = tu_slurp(p2, &n);
     boff = value_offset(p2, BLOB_TAG, &blen);
     snprintf(pad, sizeof pad, "%s/", store);
     for (int i = 0; i < 16; i++)
         sprintf(pad + strlen(pad), "%02x", b[boff + i]);
     strcat(pad, ".pad");
     free(b);
-    b = slurp(pad, &n);
+    b = tu_slurp(pad, &n);
     CHECK(b && n > 64);
     if (b) {
         memset(b + 16, 0, 8);
         b[16] = 1; /* 1970 */
-        spit(pad, b, n);
+        tu_spit(pad, b, n);
         free(b);
     }
     expect_unprotect_fails(p2, &o, MS_EKEY, "otp expired");
-    CHECK(!exists(pad));
+    CHECK(!tu_exists(pad));
     o.otp_ttl = UINT64_MAX;
     expect_protect_fails(ct_path, &o, MS_EUSAGE, "otp bad ttl");
 }
@@ -982,7 +919,7 @@ static void test_stego_refusals(void)
     expect_unprotect_fails(p, &o, MS_EUSAGE, "stego no key");
     o.stego_key_file = skey1;
     q = fresh("t");
-    copy_file(p, q);
+    tu_copy_file(p, q);
     flip(q, 300, true); /* a cipher pixel (not a payload bit) */
     expect_unprotect_fails(q, &o, MS_EKEY, "stego tampered");
     make_synth(in, &full);
@@ -1004,7 +941,7 @@ static void test_bad_inputs(void)
         struct ms_protect_options o = opts(all_schemes[i]);
         expect_protect_fails(in, &o, MS_EUNSUPPORTED, "deflated input");
     }
-    spit(junk, "not dicom at all", 16);
+    tu_spit(junk, "not dicom at all", 16);
     {
         struct ms_protect_options o = opts("pixel-gcm");
         expect_protect_fails(junk, &o, MS_EMALFORMED, "junk input");
@@ -1018,34 +955,21 @@ static void test_bad_inputs(void)
 
 static void setup(void)
 {
-    const char *src = getenv("MEDSEAL_SRC");
     uint8_t k[32];
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/medseal-schemes-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    snprintf(ct_path, sizeof ct_path, "%s/data/cranium-ct/CT0001.dcm", src ? src : ".");
-    snprintf(key1, sizeof key1, "%s", path_in("k1.bin"));
-    snprintf(key2, sizeof key2, "%s", path_in("k2.bin"));
-    snprintf(skey1, sizeof skey1, "%s", path_in("stego1.txt"));
-    snprintf(skey2, sizeof skey2, "%s", path_in("stego2.txt"));
-    snprintf(store, sizeof store, "%s", path_in("pads"));
+    tu_dir_open();
+    snprintf(ct_path, sizeof ct_path, "%s", tu_ct(1));
+    snprintf(key1, sizeof key1, "%s", tu_path("k1.bin"));
+    snprintf(key2, sizeof key2, "%s", tu_path("k2.bin"));
+    snprintf(skey1, sizeof skey1, "%s", tu_path("stego1.txt"));
+    snprintf(skey2, sizeof skey2, "%s", tu_path("stego2.txt"));
+    snprintf(store, sizeof store, "%s", tu_path("pads"));
     for (int i = 0; i < 32; i++)
         k[i] = (uint8_t)(i * 7 + 1);
-    spit(key1, k, 32);
+    tu_spit(key1, k, 32);
     k[0] ^= 1;
-    spit(key2, k, 32);
-    spit(skey1, "correct horse\n", 14);
-    spit(skey2, "correct house\n", 14);
-}
-
-static void cleanup(void)
-{
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (check_failures == 0 && system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    tu_spit(key2, k, 32);
+    tu_spit(skey1, "correct horse\n", 14);
+    tu_spit(skey2, "correct house\n", 14);
 }
 
 int main(void)
@@ -1066,6 +990,6 @@ int main(void)
     test_otp_refusals();
     test_stego_refusals();
     test_bad_inputs();
-    cleanup();
+    tu_dir_close();
     return check_done();
 }

@@ -3,8 +3,6 @@
  * threads, the Merkle tree, the seal file (every truncation and a sweep of
  * one-byte edits are rejected), verification (wrong key, untrusted signer)
  * and every tamper kind detected and localised on a synthetic study. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 #include "medseal/seal.h"
 #include "medseal/util.h"
 #include "seal/seal_internal.h"
+#include "testutil.h"
 
 /* ---- a reference DRR: the isotropic volume built explicitly ------------------------------ */
 
@@ -298,11 +297,9 @@ static void test_merkle(void)
 
 /* ---- a synthetic study on disk ---------------------------------------------------------------- */
 
-static char tmpdir[] = "/tmp/medseal-test-seal-XXXXXX";
-
 static void path_in(char *buf, size_t cap, const char *rel)
 {
-    snprintf(buf, cap, "%s/%s", tmpdir, rel);
+    snprintf(buf, cap, "%s/%s", tu_dir, rel);
 }
 
 static void write_slice_t(const char *dir, int i, uint32_t size, double z, const char *series,
@@ -385,17 +382,6 @@ static void write_text(const char *rel, const char *text)
         fputs(text, f);
         fclose(f);
     }
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void make_study(void)
@@ -513,40 +499,11 @@ static void test_seal_options(const struct keys *ks)
     ms_study_destroy(s);
 }
 
-static uint8_t *slurp(const char *rel, size_t *len)
-{
-    char path[512];
-    FILE *f;
-    uint8_t *buf;
-    long n;
-    path_in(path, sizeof path, rel);
-    f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return buf;
-}
-
-static void spit(const char *rel, const uint8_t *data, size_t len)
-{
-    char path[512];
-    FILE *f;
-    path_in(path, sizeof path, rel);
-    f = fopen(path, "wb");
-    fwrite(data, 1, len, f);
-    fclose(f);
-}
-
 /* Every truncation of the seal is malformed; every one-byte edit fails. */
 static void test_seal_damage(const struct keys *ks)
 {
     size_t len, bad_trunc = 0, bad_edit = 0, edits = 0;
-    uint8_t *seal = slurp("study.seal", &len);
+    uint8_t *seal = tu_slurp(tu_path("study.seal"), &len);
     struct ms_verify_result *r = NULL;
     ms_status st;
     CHECK(seal != NULL);
@@ -556,7 +513,7 @@ static void test_seal_damage(const struct keys *ks)
         /* every line end (just before and after it) and every 41st byte */
         if (cut % 41 && seal[cut] != '\n' && (cut == 0 || seal[cut - 1] != '\n'))
             continue;
-        spit("damaged.seal", seal, cut);
+        tu_spit(tu_path("damaged.seal"), seal, cut);
         st = verify_dir("study", "damaged.seal", ks->k, ks->ed, &r);
         bad_trunc += st != MS_EMALFORMED || r != NULL;
         ms_verify_result_destroy(r);
@@ -565,7 +522,7 @@ static void test_seal_damage(const struct keys *ks)
     for (size_t at = 0; at < len; at += 1 + len / 300) {
         uint8_t keep = seal[at];
         seal[at] = keep == 'A' ? 'B' : keep == '\n' ? ' ' : 'A';
-        spit("damaged.seal", seal, len);
+        tu_spit(tu_path("damaged.seal"), seal, len);
         st = verify_dir("study", "damaged.seal", ks->k, ks->ed, &r);
         bad_edit += (st != MS_EMALFORMED && st != MS_EKEY) || r != NULL;
         edits++;
@@ -576,7 +533,7 @@ static void test_seal_damage(const struct keys *ks)
     CHECK_INT(bad_edit, 0);
     /* trailing data after "end", and a seal signed by another key over a copy */
     memcpy(seal + len, "x", 1);
-    spit("damaged.seal", seal, len + 1);
+    tu_spit(tu_path("damaged.seal"), seal, len + 1);
     CHECK_INT(verify_dir("study", "damaged.seal", ks->k, ks->ed, &r), MS_EMALFORMED);
     free(seal);
 }
@@ -730,7 +687,7 @@ static void test_renamed_and_plain(const struct keys *ks)
     o.header = 1; /* README.txt is not DICOM: refused cleanly */
     o.header_set = "PatientName=X";
     CHECK(ms_tamper(in, out, &o, NULL, NULL, NULL) != MS_OK);
-    rm_rf(out);
+    tu_rmtree(out);
     memset(&o, 0, sizeof o);
     o.delete_n = 14; /* drop the plan, then rename a slice and edit the text file */
     CHECK_INT(ms_tamper(in, out, &o, NULL, NULL, NULL), MS_OK);
@@ -780,10 +737,7 @@ int main(void)
     test_drr_reference();
     test_drr_errors();
     test_merkle();
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tu_dir_open();
     make_study();
     CHECK_INT(ms_random_bytes(ks.k, 32, NULL), MS_OK);
     CHECK_INT(ms_random_bytes(ks.k2, 32, NULL), MS_OK);
@@ -798,6 +752,6 @@ int main(void)
     test_4d(&ks);
     ms_pkey_destroy(ks.ed);
     ms_pkey_destroy(ks.ec);
-    rm_rf(tmpdir);
+    tu_dir_close();
     return check_done();
 }

@@ -87,7 +87,7 @@ static void test_intact_series(void)
     struct ms_stack_info si;
     struct ms_error err;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     fx_copy_slices(dir, 1, FX_SLICES);
     fx_scan_check(dir, &scan, &c);
     CHECK_INT(c.n, 0);
@@ -111,7 +111,7 @@ static void test_intact_series(void)
     CHECK(si.normal[2] > 0.999);
     CHECK(si.last[2] - si.first[2] > 160.4 && si.last[2] - si.first[2] < 160.6);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 /* Files that are not DICOM are skipped with a note, in any directory. */
@@ -132,7 +132,7 @@ static void test_skips_non_dicom(void)
     struct ms_error err;
     FILE *f;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     snprintf(sub, sizeof sub, "%s/deeper", dir);
     mkdir(sub, 0700);
     fx_copy_slices(sub, 1, 3);
@@ -148,7 +148,7 @@ static void test_skips_non_dicom(void)
     CHECK_INT(ms_scan_skipped_count(scan), 1);
     CHECK_INT(notes, 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 /* A gantry tilt shears the stack: a note, no error. */
@@ -158,7 +158,7 @@ static void test_tilted_series(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     for (int i = 1; i <= 12; i++) {
         struct position p = {0, 0.2 * 1.5 * (i - 1), 0};
         snprintf(name, sizeof name, "CT%04d.dcm", i);
@@ -168,7 +168,7 @@ static void test_tilted_series(void)
     CHECK_INT(c.errors, 0);
     CHECK_INT(fx_count(&c, "sheared", 0, NULL), 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 /* Two temporal positions of the same slices are two stacks, not duplicates. */
@@ -181,7 +181,7 @@ static void test_4d_separated(void)
     struct ms_stack_info a, b;
     struct ms_error err;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     for (int t = 1; t <= 2; t++)
         for (int i = 1; i <= 10; i++) {
             struct temporal tp = {t, i};
@@ -198,17 +198,28 @@ static void test_4d_separated(void)
     CHECK_INT(b.frames, 10);
     CHECK(a.temporal != b.temporal);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 /* ---- negative --------------------------------------------------------------------------- */
 
 static void broken_copy(char *dir, size_t cap, int skip)
 {
-    fx_mkdtemp(dir, cap);
+    tu_mkdtemp(dir, cap);
     if (skip > 1)
         fx_copy_slices(dir, 1, skip - 1);
     fx_copy_slices(dir, skip + 1, 20);
+}
+
+/* Slices 1-20 in a new dir, slice 10 edited by edit; scanned and checked. */
+static void edited_series(char *dir, size_t cap, fx_edit_fn edit, void *ctx,
+                          struct ms_scan **scan, struct fx_findings *c)
+{
+    tu_mkdtemp(dir, cap);
+    fx_copy_slices(dir, 1, 9);
+    fx_copy_slices(dir, 11, 20);
+    fx_edit_slice(dir, "CT0010.dcm", 10, edit, ctx);
+    fx_scan_check(dir, scan, c);
 }
 
 static void test_slice_removed(void)
@@ -224,7 +235,7 @@ static void test_slice_removed(void)
     CHECK(strstr(c.n ? c.f[0].message : "", "CT0009.dcm") != NULL);
     CHECK_INT(c.errors, 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_three_slices_removed(void)
@@ -233,14 +244,14 @@ static void test_three_slices_removed(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     fx_copy_slices(dir, 1, 5);
     fx_copy_slices(dir, 9, 20);
     fx_scan_check(dir, &scan, &c);
     CHECK_INT(fx_count(&c, "gap", 0, "CT0009.dcm"), 1);
     CHECK(strstr(c.n ? c.f[0].message : "", "3 missing slices") != NULL);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_slice_duplicated(void)
@@ -249,16 +260,16 @@ static void test_slice_duplicated(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     fx_copy_slices(dir, 1, 20);
     snprintf(copy, sizeof copy, "%s/copy-of-7.dcm", dir);
-    fx_copy_file(fx_ct(7), copy);
+    tu_copy_file(tu_ct(7), copy);
     fx_scan_check(dir, &scan, &c);
     CHECK_INT(fx_count(&c, "duplicate-uid", MS_TAG(0x0008, 0x0018), NULL), 1);
     CHECK_INT(fx_count(&c, "duplicate-position", T_IPP, NULL), 1);
     CHECK_INT(fx_count(&c, "gap", 0, NULL), 0);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_slice_duplicated_new_uid(void)
@@ -267,7 +278,7 @@ static void test_slice_duplicated_new_uid(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     fx_copy_slices(dir, 1, 20);
     fx_edit_slice(dir, "again.dcm", 7, new_uid, "1.2.3.4.5.6.99");
     fx_scan_check(dir, &scan, &c);
@@ -275,7 +286,7 @@ static void test_slice_duplicated_new_uid(void)
     CHECK_INT(fx_count(&c, "duplicate-position", T_IPP, NULL), 1);
     CHECK_INT(c.errors, 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_slice_shifted(void)
@@ -285,17 +296,13 @@ static void test_slice_shifted(void)
     struct fx_findings c;
     struct position p = {0, 0, 0.5};
 
-    fx_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, move_slice, &p);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, move_slice, &p, &scan, &c);
     CHECK_INT(fx_count(&c, "irregular-spacing", T_IPP, "CT0010.dcm"), 1);
     CHECK_INT(c.errors, 1);
     if (c.errors != 1)
         fx_dump(&c);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_slice_off_axis(void)
@@ -305,15 +312,11 @@ static void test_slice_off_axis(void)
     struct fx_findings c;
     struct position p = {4.0, 0, 0};
 
-    fx_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, move_slice, &p);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, move_slice, &p, &scan, &c);
     CHECK_INT(fx_count(&c, "off-axis", T_IPP, "CT0010.dcm"), 1);
     CHECK_INT(c.errors, 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_slice_from_another_patient(void)
@@ -322,17 +325,13 @@ static void test_slice_from_another_patient(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, foreign, NULL);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, foreign, NULL, &scan, &c);
     CHECK_INT(fx_count(&c, "series-mismatch", MS_TAG(0x0010, 0x0020), "CT0010.dcm"), 1);
     CHECK_INT(fx_count(&c, "series-mismatch", MS_TAG(0x0020, 0x000D), "CT0010.dcm"), 1);
     CHECK_INT(fx_count(&c, "series-mismatch", MS_TAG(0x0020, 0x0052), "CT0010.dcm"), 1);
     CHECK_INT(ms_scan_series_count(scan), 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_slice_from_another_series(void)
@@ -341,15 +340,11 @@ static void test_slice_from_another_series(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
-    fx_copy_slices(dir, 1, 9);
-    fx_copy_slices(dir, 11, 20);
-    fx_edit_slice(dir, "CT0010.dcm", 10, other_series, NULL);
-    fx_scan_check(dir, &scan, &c);
+    edited_series(dir, sizeof dir, other_series, NULL, &scan, &c);
     CHECK_INT(ms_scan_series_count(scan), 2);
     CHECK_INT(fx_count(&c, "gap", T_IPP, "CT0011.dcm"), 1);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_mixed_orientation(void)
@@ -358,7 +353,7 @@ static void test_mixed_orientation(void)
     struct ms_scan *scan;
     struct fx_findings c;
 
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     fx_copy_slices(dir, 1, 20);
     fx_edit_slice(dir, "CT0005.dcm", 5, coronal, NULL); /* replaces slice 5: a gap too */
     fx_scan_check(dir, &scan, &c);
@@ -366,7 +361,7 @@ static void test_mixed_orientation(void)
     CHECK_INT(fx_count(&c, "gap", 0, "CT0006.dcm"), 1);
     CHECK_INT(ms_series_stack_count(ms_scan_series(scan, 0)), 2);
     ms_scan_destroy(scan);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 static void test_bad_arguments(void)
@@ -381,14 +376,14 @@ static void test_bad_arguments(void)
     CHECK_INT(ms_scan_instance_count(scan), 0);
     CHECK_INT(ms_scan_series_count(scan), 0);
     CHECK(ms_scan_series(scan, 0) == NULL);
-    fx_mkdtemp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir);
     fx_copy_slices(dir, 1, 2);
     CHECK_INT(ms_scan_add(scan, dir, &err), MS_OK);
     CHECK_INT(ms_series_stack_info(ms_scan_series(scan, 0), 5, &si, &err), MS_ENOTFOUND);
     CHECK(ms_series_instance(ms_scan_series(scan, 0), 2) == NULL);
     ms_scan_destroy(scan);
     ms_scan_destroy(NULL);
-    fx_rmtree(dir);
+    tu_rmtree(dir);
 }
 
 int main(void)

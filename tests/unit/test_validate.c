@@ -16,7 +16,7 @@ static void validate_edited(edit_fn edit, struct fx_findings *c)
     struct ms_file *f = NULL;
     struct ms_error err = {0};
     memset(c, 0, sizeof *c);
-    CHECK_INT(ms_file_read(&f, fx_ct(1), NULL, &err), MS_OK);
+    CHECK_INT(ms_file_read(&f, tu_ct(1), NULL, &err), MS_OK);
     if (!f)
         return;
     if (edit)
@@ -257,7 +257,7 @@ static void test_one_line_messages(void)
     struct ms_error err = {0};
     struct fx_findings c = {0};
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/data/malformed/validate_value_with_newline.dcm", fx_src());
+    snprintf(path, sizeof path, "%s/tests/data/malformed/validate_value_with_newline.dcm", tu_src());
     CHECK_INT(ms_file_read(&f, path, NULL, &err), MS_OK);
     if (!f)
         return;

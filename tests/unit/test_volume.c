@@ -32,7 +32,7 @@ static void close_dir(struct opened *o)
 {
     ms_volume_destroy(o->vol);
     ms_scan_destroy(o->scan);
-    fx_rmtree(o->dir);
+    tu_rmtree(o->dir);
 }
 
 /* Slice i (1-based) of the bundled series in HU, read directly. */
@@ -41,7 +41,7 @@ static void reference_slice(int i, float *out)
     struct ms_file *f = NULL;
     struct ms_error err;
     struct ms_pixel_info pi;
-    if (ms_file_read(&f, fx_ct(i), NULL, &err) != MS_OK ||
+    if (ms_file_read(&f, tu_ct(i), NULL, &err) != MS_OK ||
         ms_pixel_info_get(ms_file_dataset(f), &pi, &err) != MS_OK ||
         ms_pixel_frame_real(&pi, 0, out, &err) != MS_OK)
         exit(1);
@@ -60,7 +60,7 @@ static void test_geometry_and_values(void)
     ms_status st;
     float *a = malloc(NPIX * sizeof *a), *b = malloc(NPIX * sizeof *b);
 
-    fx_mkdtemp(o.dir, sizeof o.dir);
+    tu_mkdtemp(o.dir, sizeof o.dir);
     fx_copy_slices(o.dir, 1, FX_SLICES);
     CHECK_INT(open_dir(&o, &st), MS_OK);
     if (st != MS_OK)
@@ -96,10 +96,10 @@ static void test_sorted_by_position(void)
     char to[400];
     float *a = malloc(NPIX * sizeof *a), *b = malloc(NPIX * sizeof *b);
 
-    fx_mkdtemp(o.dir, sizeof o.dir);
+    tu_mkdtemp(o.dir, sizeof o.dir);
     for (int i = 1; i <= 10; i++) {
         snprintf(to, sizeof to, "%s/z%02d", o.dir, 11 - i); /* reverse name order */
-        fx_copy_file(fx_ct(i), to);
+        tu_copy_file(tu_ct(i), to);
     }
     CHECK_INT(open_dir(&o, &st), MS_OK);
     if (st != MS_OK)
@@ -122,7 +122,7 @@ static void test_resample(void)
           *hi = malloc(NPIX * sizeof *hi);
     double worst = 0;
 
-    fx_mkdtemp(o.dir, sizeof o.dir);
+    tu_mkdtemp(o.dir, sizeof o.dir);
     fx_copy_slices(o.dir, 1, 20);
     CHECK_INT(open_dir(&o, &st), MS_OK);
     if (st != MS_OK)
@@ -174,7 +174,7 @@ static void test_nifti(void)
     FILE *f;
     struct stat sb;
 
-    fx_mkdtemp(o.dir, sizeof o.dir);
+    tu_mkdtemp(o.dir, sizeof o.dir);
     fx_copy_slices(o.dir, 1, 12);
     CHECK_INT(open_dir(&o, &st), MS_OK);
     if (st != MS_OK)
@@ -212,7 +212,7 @@ static void test_nifti(void)
 static bool open_four(struct opened *o)
 {
     ms_status st;
-    fx_mkdtemp(o->dir, sizeof o->dir);
+    tu_mkdtemp(o->dir, sizeof o->dir);
     fx_copy_slices(o->dir, 1, 4);
     CHECK_INT(open_dir(o, &st), MS_OK);
     return st == MS_OK;
@@ -290,7 +290,7 @@ static void test_one_slice_resample(void)
     struct opened o;
     struct ms_error err;
     ms_status st;
-    fx_mkdtemp(o.dir, sizeof o.dir);
+    tu_mkdtemp(o.dir, sizeof o.dir);
     fx_copy_slices(o.dir, 1, 1);
     CHECK_INT(open_dir(&o, &st), MS_OK);
     if (st == MS_OK)
@@ -324,7 +324,7 @@ static void refused(fx_edit_fn edit, ms_status want)
 {
     struct opened o;
     ms_status st;
-    fx_mkdtemp(o.dir, sizeof o.dir);
+    tu_mkdtemp(o.dir, sizeof o.dir);
     fx_copy_slices(o.dir, 1, 3);
     fx_edit_slice(o.dir, "CT0002.dcm", 2, edit, NULL);
     open_dir(&o, &st);
