@@ -35,6 +35,8 @@ struct ms_protect_options {
     const char *key_file;            /* -k: symmetric key (raw 32 bytes or text format) */
     const char *private_key;         /* unprotect: --key */
     const char *certificate;         /* unprotect: --cert */
+    const char *key_passphrase_file; /* --key-passphrase-file: unlocks an encrypted
+                                        --key or --sign-key (never a prompt) */
     bool strict_dicom;               /* cms: PS3.10 7.4 EnvelopedData(SignedData) */
     const char *sign_key;            /* cms --strict-dicom, deid: signer */
     const char *sign_cert;

@@ -26,8 +26,9 @@ struct job {
 static void help(bool unprotect)
 {
     if (unprotect)
-        printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--passphrase-file F]\n"
-               "                         [-k KEYFILE] [--otp-store DIR] INPUT... -o OUT\n\n"
+        printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--key-passphrase-file F]\n"
+               "                         [--passphrase-file F] [-k KEYFILE] [--otp-store DIR]\n"
+               "                         INPUT... -o OUT\n\n"
                "Recognises the scheme of each protected input and restores the original file\n"
                "bit-exact, after every authentication check has passed.\n");
     else
@@ -42,7 +43,7 @@ static void help(bool unprotect)
         }
     printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
            "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
-           "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
+           "(cms), --key-passphrase-file F (unlocks an encrypted --key or --sign-key), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
            "--stego-mode lsb|highbits, --keep-private --rsa-pkcs1 (deid), --i-know,\n"
            "--threads N, --quiet.\n");
@@ -59,6 +60,7 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "-k") || !strcmp(name, "--key-file")) o->key_file = value;
     else if (!strcmp(name, "--key")) o->private_key = value;
     else if (!strcmp(name, "--cert")) o->certificate = value;
+    else if (!strcmp(name, "--key-passphrase-file")) o->key_passphrase_file = value;
     else if (!strcmp(name, "--sign-key")) o->sign_key = value;
     else if (!strcmp(name, "--sign-cert")) o->sign_cert = value;
     else if (!strcmp(name, "--trust")) o->trust = value;

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 #include "internal.h"
 
 #define OBUF_SLACK 64
@@ -111,116 +112,7 @@ static ms_status skip_optional(struct msi_ber *b, uint8_t first, size_t max, str
     return msi_ber_take(b, first, max, keep, "optional element", err);
 }
 
-/* ---- opening a recipient ------------------------------------------------------------------- */
-
-static void describe_recipients(CMS_ContentInfo *cms, char *out, size_t cap)
-{
-    struct ms_cms_info info;
-    memset(&info, 0, sizeof info);
-    msi_cms_count_recipients(cms, &info);
-    snprintf(out, cap, "RSA %u, EC %u, passphrase %u, other %u", info.key_transport,
-             info.key_agreement, info.passphrase, info.other);
-}
-
-static ms_status try_private_keys(struct dec *d, bool *opened)
-{
-    for (size_t i = 0; i < d->k->nkeys && !*opened; i++) {
-        const struct msi_cms_key *key = &d->k->keys[i];
-        if (CMS_decrypt_set1_pkey_and_peer(d->cms, key->pkey, key->cert, NULL) > 0) {
-            *opened = true;
-            snprintf(d->res->opened_by, sizeof d->res->opened_by, "%s key",
-                     EVP_PKEY_is_a(key->pkey, "EC") ? "EC" : "RSA");
-        }
-        ERR_clear_error();
-    }
-    return MS_OK;
-}
-
-/* Try every passphrase of the keyring on one Argon2id KEK recipient. */
-static ms_status try_passphrases_on(struct dec *d, CMS_RecipientInfo *ri, bool *opened,
-                                    struct ms_error *err)
-{
-    ASN1_OCTET_STRING *id = NULL;
-    ASN1_TYPE *params = NULL;
-    uint32_t t, m;
-    ms_status st;
-
-    CMS_RecipientInfo_kekri_get0_id(ri, NULL, &id, NULL, NULL, &params);
-    if (!id || id->length != MSI_CMS_SALT_LEN)
-        return ms_error_set(err, MS_EMALFORMED, "Argon2id recipient with a salt of %d bytes",
-                            id ? id->length : 0);
-    if ((st = msi_cms_argon2id_params_decode(params, &t, &m, err)) != MS_OK)
-        return st;
-    for (size_t i = 0; i < d->k->npass && !*opened; i++) {
-        unsigned char *kek = OPENSSL_malloc(MSI_CMS_KEK_LEN);
-        if (!kek)
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        if ((st = msi_cms_keyring_kek(d->k, i, id->data, t, m, kek, err)) != MS_OK) {
-            OPENSSL_clear_free(kek, MSI_CMS_KEK_LEN);
-            return st;
-        }
-        CMS_RecipientInfo_set0_key(ri, kek, MSI_CMS_KEK_LEN); /* ownership moves */
-        if (CMS_RecipientInfo_decrypt(d->cms, ri) > 0) {
-            *opened = true;
-            snprintf(d->res->opened_by, sizeof d->res->opened_by, "passphrase");
-        } else {
-            CMS_RecipientInfo_set0_key(ri, NULL, 0);
-            OPENSSL_clear_free(kek, MSI_CMS_KEK_LEN);
-        }
-        ERR_clear_error();
-    }
-    return MS_OK;
-}
-
-static ms_status try_passphrases(struct dec *d, bool *opened, struct ms_error *err)
-{
-    STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(d->cms);
-    ms_status first_problem = MS_OK;
-    struct ms_error perr;
-
-    for (int i = 0; i < sk_CMS_RecipientInfo_num(ris) && !*opened && d->k->npass; i++) {
-        CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
-        ASN1_OBJECT *other = NULL;
-        if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_KEK ||
-            CMS_RecipientInfo_kekri_get0_id(ri, NULL, NULL, NULL, &other, NULL) != 1 || !other ||
-            OBJ_cmp(other, msi_cms_argon2id_oid()) != 0)
-            continue;
-        ms_status st = try_passphrases_on(d, ri, opened, &perr);
-        if (st == MS_ENOMEM || st == MS_EINTERNAL)
-            return ms_error_set(err, st, "%s", perr.msg);
-        if (st != MS_OK && first_problem == MS_OK) {
-            first_problem = st;
-            if (err)
-                *err = perr;
-        }
-    }
-    return *opened ? MS_OK : first_problem;
-}
-
-static ms_status open_recipient(struct dec *d, struct ms_error *err)
-{
-    bool opened = false;
-    char what[96];
-    ms_status st;
-
-    if (d->k->nkeys == 0 && d->k->npass == 0)
-        return ms_error_set(err, MS_EUSAGE, "no private key or passphrase given");
-    /* CMS_DEBUG_DECRYPT: report a key that opens nothing at once instead of
-     * decrypting with a random key (the MMA countermeasure, which protects
-     * online oracles, not a local key holder). */
-    if (CMS_decrypt(d->cms, NULL, NULL, NULL, NULL, CMS_DEBUG_DECRYPT) != 1)
-        return msi_cms_ossl_error(err, MS_EMALFORMED, "cannot prepare decryption");
-    if ((st = try_private_keys(d, &opened)) != MS_OK)
-        return st;
-    if (!opened && (st = try_passphrases(d, &opened, err)) != MS_OK)
-        return st;
-    if (opened)
-        return MS_OK;
-    describe_recipients(d->cms, what, sizeof what);
-    return ms_error_set(err, MS_EKEY,
-                        "wrong key or passphrase: nothing given opens a recipient of this file "
-                        "(%s)", what);
-}
+/* ---- the cipher ------------------------------------------------------------------------------ */
 
 /* The tag length the algorithm parameters announce (GCMParameters aes-ICVlen,
  * default 12); 0 for ciphers without parameters of that shape. */
@@ -261,7 +153,7 @@ static ms_status start_cipher(struct dec *d, struct ms_error *err)
     d->chain = CMS_dataInit(d->cms, null);
     if (!d->chain) {
         BIO_free(null);
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot start decryption");
+        return msi_ossl_fail(err, MS_EUNSUPPORTED, "cannot start decryption");
     }
     BIO_get_cipher_ctx(d->chain, &d->ctx);
     if (!d->ctx)
@@ -277,7 +169,7 @@ static ms_status decrypt_run(struct dec *d, const uint8_t *p, size_t n, struct m
         size_t k = n < d->ocap - OBUF_SLACK ? n : d->ocap - OBUF_SLACK;
         int outl = 0;
         if (EVP_DecryptUpdate(d->ctx, d->obuf, &outl, p, (int)k) != 1)
-            return msi_cms_ossl_error(err, MS_EKEY, "decryption failed");
+            return msi_ossl_fail(err, MS_EKEY, "decryption failed");
         ms_status st = write_out(d, d->obuf, (size_t)outl, err);
         if (st != MS_OK)
             return st;
@@ -347,7 +239,7 @@ static ms_status check_tag(struct dec *d, const struct msi_buf *mac, struct ms_e
         return ms_error_set(err, MS_EKEY, "authentication failed: bad tag length %zu", taglen);
     if (EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, (int)taglen,
                             (void *)mac->p) != 1)
-        return msi_cms_ossl_error(err, MS_EKEY, "authentication failed");
+        return msi_ossl_fail(err, MS_EKEY, "authentication failed");
     if (EVP_DecryptFinal_ex(d->ctx, tmp, &outl) != 1) {
         ERR_clear_error();
         return ms_error_set(err, MS_EKEY, "authentication failed: the file was modified or is "
@@ -414,7 +306,7 @@ static ms_status plain_fill(void *ctx, uint8_t *dst, size_t cap, size_t *got,
                                                   "or corrupt data)");
             }
         } else if (EVP_DecryptUpdate(d->ctx, d->obuf, &outl, p, (int)n) != 1) {
-            return msi_cms_ossl_error(err, MS_EKEY, "decryption failed");
+            return msi_ossl_fail(err, MS_EKEY, "decryption failed");
         }
         ps->len = (size_t)outl;
     }
@@ -437,7 +329,7 @@ static ms_status setup_digests(struct dec *d, struct ms_error *err)
     while (p < end) {
         X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)(end - p));
         if (!a)
-            return msi_cms_ossl_error(err, MS_EMALFORMED, "malformed digest algorithm");
+            return msi_ossl_fail(err, MS_EMALFORMED, "malformed digest algorithm");
         int nid = OBJ_obj2nid(a->algorithm);
         X509_ALGOR_free(a);
         if (nid != NID_sha256 && nid != NID_sha384 && nid != NID_sha512)
@@ -449,7 +341,7 @@ static ms_status setup_digests(struct dec *d, struct ms_error *err)
         d->md[d->nmd] = EVP_MD_CTX_new();
         if (!d->md[d->nmd] ||
             EVP_DigestInit_ex(d->md[d->nmd], EVP_get_digestbynid(nid), NULL) != 1)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot start a digest");
+            return msi_ossl_fail(err, MS_EINTERNAL, "cannot start a digest");
         d->md_nid[d->nmd++] = nid;
     }
     return MS_OK;
@@ -475,7 +367,7 @@ static ms_status copy_signed_content(struct dec *d, struct msi_ber *ib, struct m
             return MS_OK;
         for (int i = 0; i < d->nmd; i++)
             if (EVP_DigestUpdate(d->md[i], p, n) != 1)
-                return msi_cms_ossl_error(err, MS_EINTERNAL, "digest failed");
+                return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
         if ((st = write_out(d, p, n, err)) != MS_OK)
             return st;
     }
@@ -549,7 +441,7 @@ static ms_status signed_to_cms(struct dec *d, CMS_ContentInfo **out, struct ms_e
     } else {
         const unsigned char *p = all.p;
         *out = d2i_CMS_ContentInfo(NULL, &p, (long)all.len);
-        st = *out ? MS_OK : msi_cms_ossl_error(err, MS_EMALFORMED, "malformed SignedData");
+        st = *out ? MS_OK : msi_ossl_fail(err, MS_EMALFORMED, "malformed SignedData");
     }
     msi_buf_free(&sd, false);
     msi_buf_free(&seq, false);
@@ -576,7 +468,7 @@ static ms_status check_digest(struct dec *d, CMS_SignerInfo *si, struct ms_error
         EVP_MD_CTX *c = EVP_MD_CTX_new();
         if (!c || EVP_MD_CTX_copy_ex(c, d->md[i]) != 1 || EVP_DigestFinal_ex(c, md, &mdlen) != 1) {
             EVP_MD_CTX_free(c);
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "digest failed");
+            return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
         }
         EVP_MD_CTX_free(c);
         if (!want || (unsigned)want->length != mdlen || CRYPTO_memcmp(want->data, md, mdlen))
@@ -616,7 +508,7 @@ static ms_status verify_signers(struct dec *d, CMS_ContentInfo *sd, struct ms_er
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
     for (int i = 0; st == MS_OK && i < sk_X509_num(d->k->trusted); i++)
         if (X509_STORE_add_cert(store, sk_X509_value(d->k->trusted, i)) != 1)
-            st = msi_cms_ossl_error(err, MS_EINTERNAL, "cannot load trusted certificates");
+            st = msi_ossl_fail(err, MS_EINTERNAL, "cannot load trusted certificates");
     if (st == MS_OK) {
         X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
         if (CMS_verify(sd, d->k->trusted, store, empty, NULL,
@@ -723,7 +615,8 @@ static ms_status decrypt_body(struct dec *d, const char *out_path, const char *d
 
     if ((st = check_kind(d, err)) != MS_OK || (st = open_source(d, detached_path, err)) != MS_OK ||
         (st = msi_cms_head_to_cms(&d->head, &d->cms, err)) != MS_OK ||
-        (st = open_recipient(d, err)) != MS_OK || (st = start_cipher(d, err)) != MS_OK)
+        (st = msi_cms_open_recipient(d->cms, d->k, d->res->opened_by,
+                                           sizeof d->res->opened_by, err)) != MS_OK || (st = start_cipher(d, err)) != MS_OK)
         return st;
     d->ocap = MSI_CMS_READ_BUF + OBUF_SLACK;
     d->obuf = malloc(d->ocap);

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/rsa.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 #include "internal.h"
 
 struct enc {
@@ -87,62 +87,6 @@ static ms_status read_full(int fd, uint8_t *buf, size_t cap, size_t *got, struct
 
 /* ---- building the envelope ---------------------------------------------------------------- */
 
-static ms_status add_cert_recipient(CMS_ContentInfo *cms, const struct msi_cms_cert_recip *c,
-                                    struct ms_error *err)
-{
-    CMS_RecipientInfo *ri = CMS_add1_recipient_cert(cms, c->cert, CMS_KEY_PARAM);
-    if (!ri)
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot add a certificate recipient");
-    EVP_PKEY_CTX *pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
-    if (!pctx)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "no key context for a recipient");
-    if (c->ec) {
-        /* X9.63 KDF with SHA-256 (OpenSSL's default is SHA-1) */
-        if (EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot set the ECDH KDF digest");
-        return MS_OK;
-    }
-    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-        EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) <= 0 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot set RSA-OAEP parameters");
-    return MS_OK;
-}
-
-static ms_status add_pass_recipient(CMS_ContentInfo *cms, const struct msi_cms_pass_recip *p,
-                                    struct ms_error *err)
-{
-    unsigned char *key = OPENSSL_malloc(MSI_CMS_KEK_LEN);
-    unsigned char *id = OPENSSL_malloc(MSI_CMS_SALT_LEN);
-    ASN1_OBJECT *oid = OBJ_dup(msi_cms_argon2id_oid());
-    ASN1_TYPE *params = msi_cms_argon2id_params_encode(p->t, p->m_kib);
-
-    if (!key || !id || !oid || !params)
-        goto fail;
-    memcpy(key, p->kek, MSI_CMS_KEK_LEN);
-    memcpy(id, p->salt, MSI_CMS_SALT_LEN);
-    /* add0: key, id, oid and params belong to the RecipientInfo on success */
-    if (CMS_add0_recipient_key(cms, NID_id_aes256_wrap, key, MSI_CMS_KEK_LEN, id,
-                               MSI_CMS_SALT_LEN, NULL, oid, params))
-        return MS_OK;
-fail:
-    OPENSSL_clear_free(key, MSI_CMS_KEK_LEN);
-    OPENSSL_free(id);
-    ASN1_OBJECT_free(oid);
-    ASN1_TYPE_free(params);
-    return msi_cms_ossl_error(err, MS_ENOMEM, "cannot add a passphrase recipient");
-}
-
-static ms_status add_recipients(struct enc *e, CMS_ContentInfo *cms, struct ms_error *err)
-{
-    ms_status st = MS_OK;
-    for (size_t i = 0; st == MS_OK && i < e->r->ncerts; i++)
-        st = add_cert_recipient(cms, &e->r->certs[i], err);
-    for (size_t i = 0; st == MS_OK && i < e->r->npass; i++)
-        st = add_pass_recipient(cms, &e->r->pass[i], err);
-    return st;
-}
-
 /* Start the content processing of cms over a null BIO (medseal writes the
  * content itself): recipients get the wrapped key, the chain holds the
  * cipher (or digest) context. */
@@ -154,7 +98,7 @@ static ms_status data_init(CMS_ContentInfo *cms, BIO **chain, struct ms_error *e
     *chain = CMS_dataInit(cms, null);
     if (!*chain) {
         BIO_free(null);
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot start the CMS content");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot start the CMS content");
     }
     return MS_OK;
 }
@@ -206,7 +150,7 @@ static ms_status split(CMS_ContentInfo *cms, bool envelope, struct msi_buf *pref
     int path[3], npath = 0;
     int len = i2d_CMS_ContentInfo(cms, &der);
     if (len <= 0)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot encode the CMS structure");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot encode the CMS structure");
     ms_status st = content_path(der, (size_t)len, envelope, &root, &root_len, path, &npath, err);
     if (st == MS_OK)
         st = msi_der_splice(root, root_len, path, npath, prefix, suffix, err);
@@ -231,13 +175,13 @@ static ms_status final_suffix(CMS_ContentInfo *cms, bool envelope, const struct 
 static ms_status build_envelope(struct enc *e, struct ms_error *err)
 {
     ms_status st;
-    e->env = e->strict ? CMS_EnvelopedData_create(EVP_aes_256_cbc())
-                       : CMS_AuthEnvelopedData_create(EVP_aes_256_gcm());
+    e->env = e->strict ? CMS_EnvelopedData_create(msi_cipher(MSI_AES256_CBC))
+                       : CMS_AuthEnvelopedData_create(msi_cipher(MSI_AES256_GCM));
     if (!e->env)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot create the envelope");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot create the envelope");
     if (e->strict && CMS_set1_eContentType(e->env, OBJ_nid2obj(NID_pkcs7_signed)) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot set the content type");
-    if ((st = add_recipients(e, e->env, err)) != MS_OK ||
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot set the content type");
+    if ((st = msi_cms_add_recipients(e->env, e->r, false, err)) != MS_OK ||
         (st = data_init(e->env, &e->env_chain, err)) != MS_OK)
         return st;
     BIO_get_cipher_ctx(e->env_chain, &e->ctx);
@@ -252,9 +196,9 @@ static ms_status build_signed(struct enc *e, struct ms_error *err)
     ms_status st;
     e->sd = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY | CMS_DETACHED);
     if (!e->sd)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot create the SignedData");
-    if (!CMS_add1_signer(e->sd, s->cert, s->pkey, EVP_sha256(), CMS_BINARY | CMS_NOSMIMECAP))
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot add the signer");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot create the SignedData");
+    if (!CMS_add1_signer(e->sd, s->cert, s->pkey, msi_md(MS_HASH_SHA256), CMS_BINARY | CMS_NOSMIMECAP))
+        return msi_ossl_fail(err, MS_EUNSUPPORTED, "cannot add the signer");
     if ((st = data_init(e->sd, &e->sd_chain, err)) != MS_OK)
         return st;
     return split(e->sd, false, &e->sd_prefix, &e->sd_suffix, err);
@@ -277,7 +221,7 @@ static ms_status stream_gcm(struct enc *e, struct ms_error *err)
         e->total += n;
         if (EVP_EncryptUpdate(e->ctx, e->inbuf, &outl, e->inbuf, (int)n) != 1 ||
             (size_t)outl != n)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
+            return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
         if ((st = emit_segment(e, e->inbuf, n, err)) != MS_OK)
             return st;
         if (e->opt->progress)
@@ -297,7 +241,7 @@ static ms_status run_auth(struct enc *e, struct ms_error *err)
         return st;
     if (EVP_EncryptFinal_ex(e->ctx, tmp, &outl) != 1 || outl != 0 ||
         CMS_dataFinal(e->env, e->env_chain) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot finish the GCM tag");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot finish the GCM tag");
     return MS_OK;
 }
 
@@ -312,7 +256,7 @@ static ms_status outer_put(struct enc *e, const uint8_t *p, size_t n, struct ms_
         if (k > n)
             k = n;
         if (EVP_EncryptUpdate(e->ctx, e->segbuf + e->seglen, &outl, p, (int)k) != 1)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
+            return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
         e->seglen += (size_t)outl;
         p += k;
         n -= k;
@@ -341,7 +285,7 @@ static ms_status stream_signed(struct enc *e, struct ms_error *err)
             break;
         e->total += n;
         if (BIO_write(e->sd_chain, e->inbuf, (int)n) != (int)n)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "digest failed");
+            return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
         if ((st = outer_put(e, hdr, msi_der_hdr(hdr, 0x04, n), err)) != MS_OK ||
             (st = outer_put(e, e->inbuf, n, err)) != MS_OK)
             return st;
@@ -349,7 +293,7 @@ static ms_status stream_signed(struct enc *e, struct ms_error *err)
             e->opt->progress(e->opt->progress_ctx, e->total);
     }
     if (CMS_dataFinal(e->sd, e->sd_chain) != 1)
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "signing failed");
+        return msi_ossl_fail(err, MS_EUNSUPPORTED, "signing failed");
     if ((st = final_suffix(e->sd, false, &e->sd_prefix, &e->sd_suffix, err)) != MS_OK ||
         (st = outer_put(e, eoc2, 4, err)) != MS_OK)
         return st;
@@ -369,13 +313,13 @@ static ms_status run_strict(struct enc *e, struct ms_error *err)
     if ((st = stream_signed(e, err)) != MS_OK)
         return st;
     if (EVP_EncryptFinal_ex(e->ctx, e->segbuf + e->seglen, &outl) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
+        return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
     e->seglen += (size_t)outl;
     if ((st = emit_segment(e, e->segbuf, e->seglen, err)) != MS_OK)
         return st;
     e->seglen = 0;
     if (CMS_dataFinal(e->env, e->env_chain) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot finish the envelope");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot finish the envelope");
     return MS_OK;
 }
 
@@ -387,7 +331,7 @@ static ms_status finish(struct enc *e, struct ms_error *err)
         unsigned char *der = NULL;
         int len = i2d_CMS_ContentInfo(e->env, &der);
         if (len <= 0)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot encode the CMS header");
+            return msi_ossl_fail(err, MS_EINTERNAL, "cannot encode the CMS header");
         ms_status st = emit(e, der, (size_t)len, err);
         OPENSSL_free(der);
         return st;

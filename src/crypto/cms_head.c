@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 
 #define PKCS7_ARC 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01
 static const uint8_t oid_auth_env[] = {0x06, 0x0b, PKCS7_ARC, 0x09, 0x10, 0x01, 0x17};
@@ -142,7 +143,7 @@ ms_status msi_cms_head_to_cms(const struct msi_cms_head *h, CMS_ContentInfo **ou
     const unsigned char *p = env.p;
     *out = d2i_CMS_ContentInfo(NULL, &p, (long)env.len);
     if (!*out)
-        st = msi_cms_ossl_error(err, MS_EMALFORMED, "malformed CMS recipients");
+        st = msi_ossl_fail(err, MS_EMALFORMED, "malformed CMS recipients");
     else
         st = MS_OK;
 done:

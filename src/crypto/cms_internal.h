@@ -209,15 +209,8 @@ struct ms_cms_keyring {
     size_t ncache, next_slot;
 };
 
-/* ---- shared helpers (cms_keys.c) ---------------------------------------------- */
+/* ---- keys (cms_keys.c) ------------------------------------------------------------ */
 
-/** Fill err with code, the message, and the reason of the last OpenSSL error
- * (never key material); clears the OpenSSL error queue. */
-ms_status msi_cms_ossl_error(struct ms_error *err, ms_status code, const char *what);
-/** Argon2id (libsodium crypto_pwhash, v1.3, p = 1) of pass into kek. */
-ms_status msi_cms_argon2id(uint8_t kek[MSI_CMS_KEK_LEN], const uint8_t *pass, size_t len,
-                           const uint8_t salt[MSI_CMS_SALT_LEN], uint32_t t, uint32_t m_kib,
-                           struct ms_error *err);
 /** The Argon2id KEK OID (static object, do not free). */
 const ASN1_OBJECT *msi_cms_argon2id_oid(void);
 /** DER of the Argon2id parameters (SEQUENCE { version 19, t, m, p 1 }). */
@@ -230,6 +223,22 @@ ms_status msi_cms_argon2id_params_decode(const ASN1_TYPE *type, uint32_t *t, uin
 ms_status msi_cms_keyring_kek(const struct ms_cms_keyring *k, size_t pass_index,
                               const uint8_t salt[MSI_CMS_SALT_LEN], uint32_t t, uint32_t m_kib,
                               uint8_t kek[MSI_CMS_KEK_LEN], struct ms_error *err);
+
+/* ---- recipient infos (cms_recipients.c) --------------------------------------------- */
+
+/** Add a RecipientInfo to cms for every recipient of r: RSA-OAEP-SHA256 (or
+ * PKCS#1 v1.5 with rsa_pkcs1) and ECDH X9.63-SHA256 for certificates, the
+ * Argon2id KEKRecipientInfo for passphrases. */
+ms_status msi_cms_add_recipients(CMS_ContentInfo *cms, const struct ms_cms_recipients *r,
+                                 bool rsa_pkcs1, struct ms_error *err);
+/** Set the content key of cms from the first key, then passphrase (medseal's
+ * Argon2id recipients), of k that opens a recipient; opened_by gets "RSA
+ * key", "EC key" or "passphrase". Errors: MS_EUSAGE (k is empty), MS_EKEY
+ * (nothing opens: the message counts the recipients), MS_EMALFORMED /
+ * MS_EUNSUPPORTED / MS_ELIMIT (a broken or greedy passphrase recipient),
+ * MS_ENOMEM. */
+ms_status msi_cms_open_recipient(CMS_ContentInfo *cms, const struct ms_cms_keyring *k,
+                                 char *opened_by, size_t cap, struct ms_error *err);
 
 /* ---- encryption helpers for the decryptor and the probe (cms_decrypt.c) ------- */
 

@@ -199,8 +199,8 @@ static ms_status make_recipe(struct protect *p, const char *out)
 static ms_status encrypt_payload(struct protect *p)
 {
     const struct ms_protect_options *o = p->opt;
-    struct msi_cmsbuf_recipients r = {o->recipients, o->nrecipients, o->passphrase_file,
-                                      o->strict_dicom, o->rsa_pkcs1};
+    struct msi_cmsbuf_options eo = {o->strict_dicom, o->rsa_pkcs1};
+    const struct msi_run_keys *keys = NULL;
     ms_status st = ms_dataset_set_string(p->payload, TAG_RECIPE_CREATOR, MS_VR_LO,
                                          RECIPE_CREATOR, p->err);
     if (st == MS_OK)
@@ -209,7 +209,11 @@ static ms_status encrypt_payload(struct protect *p)
     if (st == MS_OK)
         st = ms_dataset_write_sink(p->payload, ms_ts_explicit_le(), mem_sink, &p->plain, p->err);
     if (st == MS_OK)
-        st = msi_cmsbuf_encrypt(&r, p->plain.p, p->plain.len, &p->der, &p->der_len, p->err);
+        st = msi_run_keys_get(o, MSI_RUN_RECIPIENTS, &keys, p->err);
+    if (st == MS_OK)
+        st = msi_cmsbuf_encrypt(keys->recipients, &eo, p->plain.p, p->plain.len, &p->der,
+                                &p->der_len, p->err);
+    msi_run_keys_release(keys);
     if (st == MS_OK)
         st = ms_dataset_set_bytes_ref(p->enc_item, TAG_ENCRYPTED_CONTENT, MS_VR_OB, p->der,
                                       p->der_len, p->err);
@@ -305,17 +309,21 @@ static bool ts_supported(const char *uid)
 static ms_status decrypt_item(struct unprotect *u, const struct ms_dataset *item, char *ts,
                               size_t cap)
 {
-    struct msi_cmsbuf_keys k = {u->opt->private_key, u->opt->certificate,
-                                u->opt->passphrase_file};
     const struct ms_element *content = ms_dataset_get(item, TAG_ENCRYPTED_CONTENT);
+    const struct msi_run_keys *keys = NULL;
+    ms_status st;
 
     if (!ms_dataset_get_string(item, TAG_ENCRYPTED_TS, 0, ts, cap) || !ts_supported(ts))
         return ms_error_set(u->err, MS_EUNSUPPORTED, "Encrypted Content Transfer Syntax UID "
                             "missing or not Implicit/Explicit VR Little Endian");
     if (!content || !content->value || content->length == 0)
         return ms_error_set(u->err, MS_EMALFORMED, "Encrypted Content (0400,0520) is missing");
-    return msi_cmsbuf_decrypt(&k, content->value, (size_t)content->length, &u->plain,
-                              &u->plain_len, &u->res, u->err);
+    if ((st = msi_run_keys_get(u->opt, MSI_RUN_KEYRING, &keys, u->err)) != MS_OK)
+        return st;
+    st = msi_cmsbuf_decrypt(keys->keyring, content->value, (size_t)content->length, &u->plain,
+                            &u->plain_len, &u->res, u->err);
+    msi_run_keys_release(keys);
+    return st;
 }
 
 /* Parse the decrypted bytes as a dataset in transfer syntax ts. */

@@ -137,6 +137,25 @@ static void make_keys(void)
     PEM_write_PrivateKey(f, k, EVP_aes_256_cbc(), (unsigned char *)"pw", 2, NULL, NULL);
     fclose(f);
     EVP_PKEY_free(k);
+    /* passphrase-protected keys (encrypted PKCS#8) and their passphrase files */
+    BIO *b = BIO_new_file(P("rsa.key"), "r");
+    k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    f = fopen(P("rsa-locked.key"), "w");
+    PEM_write_PKCS8PrivateKey(f, k, EVP_aes_256_cbc(), "key pass", 8, NULL, NULL);
+    fclose(f);
+    EVP_PKEY_free(k);
+    b = BIO_new_file(P("sig.key"), "r");
+    k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    f = fopen(P("sig-locked.key"), "w");
+    PEM_write_PKCS8PrivateKey(f, k, EVP_aes_256_cbc(), "key pass", 8, NULL, NULL);
+    fclose(f);
+    EVP_PKEY_free(k);
+    write_file(P("keypass.txt"), "key pass\n", 9);
+    write_file(P("keypass-wrong.txt"), "key pas\n", 8);
+    /* the one passphrase-file rule: the first line, without "\n" or "\r\n" */
+    write_file(P("pass-2lines.txt"), "correct horse battery\r\nsecond line\n", 36);
     write_file(P("pass.txt"), "correct horse battery\n", 22);
     write_file(P("pass-crlf.txt"), "correct horse battery\r\n", 23);
     write_file(P("wrong.txt"), "correct horse battery!\n", 23);
@@ -169,7 +188,7 @@ static struct ms_cms_keyring *keyring(const char *key, const char *cert, const c
     if (ms_cms_keyring_create(&k, &err) != MS_OK)
         exit(1);
     if (key)
-        CHECK_INT(ms_cms_keyring_add_key_file(k, P(key), cert ? P(cert) : NULL, &err), MS_OK);
+        CHECK_INT(ms_cms_keyring_add_key_file(k, P(key), cert ? P(cert) : NULL, NULL, &err), MS_OK);
     if (pass)
         CHECK_INT(ms_cms_keyring_add_passphrase_file(k, P(pass), &err), MS_OK);
     if (trust)
@@ -298,7 +317,7 @@ static void test_strict(const char *signer)
     char key[64], crt[64];
     snprintf(key, sizeof key, "%s.key", signer);
     snprintf(crt, sizeof crt, "%s.crt", signer);
-    CHECK_INT(ms_cms_signer_create(&s, P(key), P(crt), &err), MS_OK);
+    CHECK_INT(ms_cms_signer_create(&s, P(key), P(crt), NULL, &err), MS_OK);
     const char *certs[] = {"rsa.crt", "ec.crt", NULL};
     struct ms_cms_recipients *r = recipients(certs, true);
     struct ms_cms_encrypt_options opt = {.flags = MS_CMS_STRICT_DICOM, .signer = s,
@@ -495,12 +514,12 @@ static void test_wrong_keys(void)
     /* a key whose certificate is another one */
     struct ms_error err;
     CHECK_INT(ms_cms_keyring_create(&k, &err), MS_OK);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa.key"), P("rsa2.crt"), &err), MS_EKEY);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("enc.key"), NULL, &err), MS_EKEY);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("ed.key"), NULL, &err), MS_EUNSUPPORTED);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("garbage.crt"), NULL, &err), MS_EMALFORMED);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("missing.key"), NULL, &err), MS_EIO);
-    CHECK_INT(ms_cms_keyring_add_passphrase_file(k, P("empty.txt"), &err), MS_EUSAGE);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa.key"), P("rsa2.crt"), NULL, &err), MS_EKEY);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("enc.key"), NULL, NULL, &err), MS_EKEY);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("ed.key"), NULL, NULL, &err), MS_EUNSUPPORTED);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("garbage.crt"), NULL, NULL, &err), MS_EMALFORMED);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("missing.key"), NULL, NULL, &err), MS_EIO);
+    CHECK_INT(ms_cms_keyring_add_passphrase_file(k, P("empty.txt"), &err), MS_EMALFORMED);
     CHECK_INT(ms_cms_keyring_add_trusted_file(k, P("garbage.crt"), &err), MS_EMALFORMED);
     ms_cms_keyring_destroy(k);
     ms_cms_recipients_destroy(r);
@@ -559,11 +578,72 @@ static void test_tampering(void)
     ms_cms_keyring_destroy(k);
 }
 
+/* Passphrase-protected private keys: keyring and signer, right, wrong and
+ * missing key passphrase. */
+static void test_locked_keys(void)
+{
+    const char *certs[] = {"rsa.crt", NULL};
+    struct ms_cms_recipients *r = recipients(certs, false);
+    struct ms_cms_keyring *k;
+    struct ms_cms_signer *s = NULL;
+    struct ms_error err;
+
+    CHECK_INT(enc(r, P("ct.dcm"), P("lk.cms"), NULL), MS_OK);
+    CHECK_INT(ms_cms_keyring_create(&k, &err), MS_OK);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), P("rsa.crt"), P("keypass.txt"),
+                                          &err), MS_OK);
+    CHECK_INT(dec(k, P("lk.cms"), P("lk.out"), NULL, NULL), MS_OK);
+    CHECK(same_files(P("ct.dcm"), P("lk.out")));
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), NULL, P("keypass-wrong.txt"),
+                                          &err), MS_EKEY);
+    CHECK(strstr(err.msg, "key pas") == NULL); /* never the passphrase */
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), NULL, NULL, &err), MS_EKEY);
+    CHECK(strstr(err.msg, "passphrase") != NULL);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), NULL, P("missing.txt"), &err),
+              MS_EIO);
+    ms_cms_keyring_destroy(k);
+
+    CHECK_INT(ms_cms_signer_create(&s, P("sig-locked.key"), P("sig.crt"), P("keypass.txt"), &err),
+              MS_OK);
+    struct ms_cms_encrypt_options opt = {.flags = MS_CMS_STRICT_DICOM, .signer = s};
+    CHECK_INT(enc(r, P("ct.dcm"), P("lks.cms"), &opt), MS_OK);
+    k = keyring("rsa.key", NULL, NULL, "sig.crt");
+    CHECK_INT(dec(k, P("lks.cms"), P("lks.out"), NULL, NULL), MS_OK);
+    CHECK(same_files(P("ct.dcm"), P("lks.out")));
+    ms_cms_keyring_destroy(k);
+    ms_cms_signer_destroy(s);
+    s = NULL;
+    CHECK_INT(ms_cms_signer_create(&s, P("sig-locked.key"), P("sig.crt"), P("keypass-wrong.txt"),
+                                   &err), MS_EKEY);
+    CHECK(s == NULL);
+    CHECK_INT(ms_cms_signer_create(&s, P("sig-locked.key"), P("sig.crt"), NULL, &err), MS_EKEY);
+    ms_cms_recipients_destroy(r);
+}
+
+/* Encryption and decryption read passphrase files by the same rule: a file
+ * with a second line opens what its first line alone encrypted. */
+static void test_passphrase_file_rule(void)
+{
+    struct ms_cms_recipients *r;
+    struct ms_error err;
+    CHECK_INT(ms_cms_recipients_create(&r, &err), MS_OK);
+    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("pass-2lines.txt"), &fast, &err), MS_OK);
+    CHECK_INT(enc(r, P("small.bin"), P("rule.cms"), NULL), MS_OK);
+    struct ms_cms_keyring *k = keyring(NULL, NULL, "pass.txt", NULL);
+    CHECK_INT(dec(k, P("rule.cms"), P("rule.out"), NULL, NULL), MS_OK);
+    CHECK(same_files(P("small.bin"), P("rule.out")));
+    ms_cms_keyring_destroy(k);
+    k = keyring(NULL, NULL, "pass-crlf.txt", NULL);
+    CHECK_INT(dec(k, P("rule.cms"), P("rule.out"), NULL, NULL), MS_OK);
+    ms_cms_keyring_destroy(k);
+    ms_cms_recipients_destroy(r);
+}
+
 static void test_strict_failures(void)
 {
     struct ms_cms_signer *s;
     struct ms_error err;
-    CHECK_INT(ms_cms_signer_create(&s, P("sig.key"), P("sig.crt"), &err), MS_OK);
+    CHECK_INT(ms_cms_signer_create(&s, P("sig.key"), P("sig.crt"), NULL, &err), MS_OK);
     const char *certs[] = {"rsa.crt", NULL};
     struct ms_cms_recipients *r = recipients(certs, false);
     struct ms_cms_encrypt_options opt = {.flags = MS_CMS_STRICT_DICOM, .signer = s};
@@ -591,8 +671,8 @@ static void test_strict_failures(void)
     CHECK_INT(ms_cms_encrypt_file(r, P("ct.dcm"), P("sf3.cms"), &bad, &err), MS_EUSAGE);
     CHECK(!exists(P("sf3.cms")));
     struct ms_cms_signer *s2 = NULL;
-    CHECK_INT(ms_cms_signer_create(&s2, P("sig.key"), P("rsasig.crt"), &err), MS_EKEY);
-    CHECK_INT(ms_cms_signer_create(&s2, P("ed.key"), P("ed.crt"), &err), MS_EUNSUPPORTED);
+    CHECK_INT(ms_cms_signer_create(&s2, P("sig.key"), P("rsasig.crt"), NULL, &err), MS_EKEY);
+    CHECK_INT(ms_cms_signer_create(&s2, P("ed.key"), P("ed.crt"), NULL, &err), MS_EUNSUPPORTED);
     ms_cms_recipients_destroy(r);
     ms_cms_signer_destroy(s);
 }
@@ -609,7 +689,7 @@ static void test_bad_recipients(void)
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("ed.crt"), &err), MS_EUNSUPPORTED);
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("garbage.crt"), &err), MS_EMALFORMED);
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("missing.crt"), &err), MS_EIO);
-    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("empty.txt"), NULL, &err), MS_EUSAGE);
+    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("empty.txt"), NULL, &err), MS_EMALFORMED);
     CHECK_INT(ms_cms_recipients_add_passphrase(r, "x", 0, NULL, &err), MS_EUSAGE);
     static char longpass[MS_CMS_PASSPHRASE_MAX + 1];
     memset(longpass, 'a', sizeof longpass);
@@ -743,6 +823,8 @@ int main(void)
     test_wrong_keys();
     test_tampering();
     test_strict_failures();
+    test_locked_keys();
+    test_passphrase_file_rule();
     test_bad_recipients();
     test_passphrase_params();
     test_malformed_structures();

@@ -649,7 +649,7 @@ static void test_wrong_keys(void)
     expect_fail(out, key2, NULL, NULL, MS_EKEY);            /* wrong RSA key */
     expect_fail(out, eckey, NULL, NULL, MS_EKEY);           /* wrong kind of key */
     expect_fail(out, key2, cert2, NULL, MS_EKEY);           /* no recipient for cert2 */
-    expect_fail(out, key1, cert2, NULL, MS_EUSAGE);         /* cert does not match key */
+    expect_fail(out, key1, cert2, NULL, MS_EKEY);           /* cert does not match key */
     expect_fail(out, NULL, NULL, pass_ok, MS_EKEY);         /* no passphrase recipient */
     expect_fail(out, NULL, NULL, NULL, MS_EUSAGE);          /* no key at all */
     expect_fail(out, tmp("nokey.pem"), NULL, NULL, MS_EIO); /* key file missing */
@@ -829,6 +829,29 @@ static int mem_sink(void *ctx, const void *data, size_t len)
     return 0;
 }
 
+/* The `cms` scheme's key objects, as the schemes build them once per run. */
+static struct ms_cms_recipients *cms_recipients(const char *cert, const char *pass)
+{
+    struct ms_cms_recipients *r = NULL;
+    CHECK(ms_cms_recipients_create(&r, NULL) == MS_OK);
+    if (r && cert)
+        CHECK(ms_cms_recipients_add_cert_file(r, cert, NULL) == MS_OK);
+    if (r && pass)
+        CHECK(ms_cms_recipients_add_passphrase_file(r, pass, NULL, NULL) == MS_OK);
+    return r;
+}
+
+static struct ms_cms_keyring *cms_keyring(const char *key, const char *pass)
+{
+    struct ms_cms_keyring *k = NULL;
+    CHECK(ms_cms_keyring_create(&k, NULL) == MS_OK);
+    if (k && key)
+        CHECK(ms_cms_keyring_add_key_file(k, key, NULL, NULL, NULL) == MS_OK);
+    if (k && pass)
+        CHECK(ms_cms_keyring_add_passphrase_file(k, pass, NULL) == MS_OK);
+    return k;
+}
+
 struct crafted {
     const uint8_t *plain;
     size_t len;
@@ -837,12 +860,12 @@ struct crafted {
 static void put_crafted(struct ms_dataset *ds, struct ms_dataset *item, void *ctx)
 {
     const struct crafted *c = ctx;
-    struct msi_cmsbuf_recipients r = {one_cert, 1, NULL, false, false};
+    struct ms_cms_recipients *r = cms_recipients(cert1, NULL);
     uint8_t *der = NULL;
     size_t dlen = 0;
     (void)ds;
-    one_cert[0] = cert1;
-    CHECK(msi_cmsbuf_encrypt(&r, c->plain, c->len, &der, &dlen, NULL) == MS_OK);
+    CHECK(msi_cmsbuf_encrypt(r, NULL, c->plain, c->len, &der, &dlen, NULL) == MS_OK);
+    ms_cms_recipients_destroy(r);
     if (item && der)
         CHECK(ms_dataset_set_bytes(item, MS_TAG(0x0400, 0x0520), MS_VR_OB, der, dlen, NULL) ==
               MS_OK);
@@ -1008,52 +1031,44 @@ static void test_recipe(void)
 static void test_cms_compat(void)
 {
     static const uint8_t msg[] = "(0400,0550) and a recipe, for instance";
-    struct msi_cmsbuf_recipients r = {one_cert, 1, pass_ok, false, false};
-    struct msi_cmsbuf_keys kp = {NULL, NULL, pass_ok}, kk = {key1, NULL, NULL};
-    struct ms_cms_recipients *rs = NULL;
-    struct ms_cms_keyring *ring = NULL;
+    struct ms_cms_recipients *r = cms_recipients(cert1, pass_ok), *rs;
+    struct ms_cms_keyring *kp = cms_keyring(NULL, pass_ok), *kk = cms_keyring(key1, NULL),
+                          *kbad = cms_keyring(NULL, pass_bad);
     uint8_t *der = NULL, *pt = NULL;
     size_t dlen = 0, plen = 0;
 
     /* medseal's deid envelope opens with the cms scheme's decryptor */
-    one_cert[0] = cert1;
-    CHECK(msi_cmsbuf_encrypt(&r, msg, sizeof msg, &der, &dlen, NULL) == MS_OK);
+    CHECK(msi_cmsbuf_encrypt(r, NULL, msg, sizeof msg, &der, &dlen, NULL) == MS_OK);
     put_file(tmp("compat.der"), der, dlen);
     msi_cmsbuf_free(der, dlen);
-    CHECK(ms_cms_keyring_create(&ring, NULL) == MS_OK);
-    if (!ring)
-        return;
-    CHECK(ms_cms_keyring_add_passphrase_file(ring, pass_ok, NULL) == MS_OK);
-    CHECK(ms_cms_decrypt_file(ring, tmp("compat.der"), tmp("compat.out"), NULL, NULL, NULL) ==
+    CHECK(ms_cms_decrypt_file(kp, tmp("compat.der"), tmp("compat.out"), NULL, NULL, NULL) ==
           MS_OK);
     pt = get_file(tmp("compat.out"), &plen);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     free(pt);
-    ms_cms_keyring_destroy(ring);
+    ms_cms_recipients_destroy(r);
 
     /* and the cms scheme's streamed BER envelope opens here */
     put_file(tmp("compat.in"), msg, sizeof msg);
-    CHECK(ms_cms_recipients_create(&rs, NULL) == MS_OK);
-    if (!rs)
-        return;
-    CHECK(ms_cms_recipients_add_passphrase_file(rs, pass_ok, NULL, NULL) == MS_OK);
-    CHECK(ms_cms_recipients_add_cert_file(rs, cert1, NULL) == MS_OK);
+    rs = cms_recipients(cert1, pass_ok);
     CHECK(ms_cms_encrypt_file(rs, tmp("compat.in"), tmp("compat.cms"), NULL, NULL) == MS_OK);
     ms_cms_recipients_destroy(rs);
     der = get_file(tmp("compat.cms"), &dlen);
     pt = NULL;
-    CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
+    CHECK(der && msi_cmsbuf_decrypt(kp, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     msi_cmsbuf_free(pt, plen);
     pt = NULL;
-    CHECK(der && msi_cmsbuf_decrypt(&kk, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
+    CHECK(der && msi_cmsbuf_decrypt(kk, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     msi_cmsbuf_free(pt, plen);
-    kp.passphrase_file = pass_bad;
     pt = NULL;
-    CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_EKEY);
+    CHECK(der && msi_cmsbuf_decrypt(kbad, der, dlen, &pt, &plen, NULL, NULL) == MS_EKEY);
     CHECK(pt == NULL);
     free(der);
+    ms_cms_keyring_destroy(kp);
+    ms_cms_keyring_destroy(kk);
+    ms_cms_keyring_destroy(kbad);
 }
 
 int main(void)
