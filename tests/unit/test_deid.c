@@ -665,6 +665,42 @@ static void test_wrong_keys(void)
     expect_fail(outp, NULL, NULL, pass_bad, MS_EKEY);
 }
 
+/* A passphrase-protected private key (encrypted PKCS#8 with scrypt, as
+ * keygen writes it) unlocked with --key-passphrase-file; wrong or missing key
+ * passphrase: MS_EKEY and no output. */
+static void test_locked_key(void)
+{
+    struct ms_protect_options o = cert_options(eccert);
+    const char *in = tmp("lk_in.dcm"), *out = tmp("lk_d.dcm"), *re = tmp("lk_re.dcm");
+    const char *locked = tmp("eckey_locked.pem"), *kp = tmp("keypass.txt"),
+               *kbad = tmp("keypass_bad.txt");
+    struct ms_pkey *k = NULL;
+    struct ms_error err = {0};
+
+    CHECK(ms_pkey_load_private(&k, eckey, NULL, 0, &err) == MS_OK);
+    CHECK(k && ms_pkey_write_private(k, locked, "key pass", 8, &err) == MS_OK);
+    ms_pkey_destroy(k);
+    put_file(kp, "key pass\n", 9);
+    put_file(kbad, "key pas\n", 8);
+    write_synthetic(in, UID_INSTANCE);
+    CHECK(protect(in, out, &o) == MS_OK);
+
+    memset(&o, 0, sizeof o);
+    o.private_key = locked;
+    o.key_passphrase_file = kp;
+    unlink(re);
+    CHECK_INT(ms_unprotect_file(out, re, &o, NULL, &err), MS_OK);
+    CHECK(same_files(in, re));
+    o.key_passphrase_file = kbad;
+    unlink(re);
+    CHECK_INT(ms_unprotect_file(out, re, &o, NULL, &err), MS_EKEY);
+    CHECK(!exists(re));
+    CHECK(strstr(err.msg, "key pas") == NULL);
+    o.key_passphrase_file = NULL;
+    CHECK_INT(ms_unprotect_file(out, re, &o, NULL, &err), MS_EKEY);
+    CHECK(!exists(re));
+}
+
 static void test_protect_refusals(void)
 {
     struct ms_protect_options o = cert_options(cert1), none;
@@ -1086,6 +1122,7 @@ int main(void)
     test_uid_consistency();
     test_roundtrip_corpora();
     test_wrong_keys();
+    test_locked_key();
     test_protect_refusals();
     test_tampering();
     test_truncated();
