@@ -211,6 +211,12 @@ MS_NODISCARD ms_status ms_cms_probe_file(const char *path, struct ms_cms_info *i
  * before the content gives MS_EMALFORMED ("truncated"). */
 MS_NODISCARD ms_status ms_cms_probe_buffer(const void *data, size_t len,
                                            struct ms_cms_info *info, struct ms_error *err);
+/** Quick recognition from the first bytes of a file (32 are enough): the kind
+ * as far as the content type tells, without reading the recipients (an
+ * EnvelopedData is MS_CMS_ENVELOPED whatever it holds; a broken envelope may
+ * pass). For scheme tables that look at many files; ms_cms_probe_file() tells
+ * more and checks the head. */
+enum ms_cms_kind ms_cms_kind_guess(const void *head, size_t len);
 /** Scheme name of a kind for `unprotect`: "cms" for the three envelope kinds,
  * NULL otherwise. */
 const char *ms_cms_kind_scheme(enum ms_cms_kind kind);

@@ -11,6 +11,11 @@
 #include "medseal/util.h"
 
 #define MAX_RECIPIENTS 32
+/* Workers per CPU by default: every output is fsync'ed before its rename
+ * (durable and atomic), and while one worker waits for the disk the others
+ * encrypt. bench/RESULTS.md (protect) has the measurements. */
+#define WORKERS_PER_CPU 4
+#define WORKERS_MAX 32
 
 struct job {
     bool unprotect;
@@ -46,7 +51,7 @@ static void help(bool unprotect)
            "(cms), --key-passphrase-file F (unlocks an encrypted --key or --sign-key), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
            "--stego-mode lsb|highbits, --keep-private --rsa-pkcs1 (deid), --i-know,\n"
-           "--threads N, --quiet.\n");
+           "--threads N (default: 4 per CPU), --quiet.\n");
 }
 
 /* Option with a value; returns false when it is not one of ours. */
@@ -269,6 +274,10 @@ static int run(int argc, char **argv, bool unprotect)
         j.errors = calloc(j.files.count + 1, sizeof *j.errors);
         j.reports = calloc(j.files.count + 1, sizeof *j.reports);
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (threads == 0)
+            threads = ms_cpu_count() * WORKERS_PER_CPU < WORKERS_MAX
+                          ? ms_cpu_count() * WORKERS_PER_CPU
+                          : WORKERS_MAX;
         if (j.errors && j.reports)
             ms_parallel_for(j.files.count, threads, run_one, &j, cmd, !cli_quiet);
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -45,8 +45,9 @@ struct dec {
     struct msi_rd det_rd;
     int det_fd;
     int out_fd;
-    uint8_t *obuf;
+    uint8_t *obuf;   /* decrypted bytes on their way out: MSI_CMS_CHUNK + slack */
     size_t ocap;
+    size_t ofilled;  /* most bytes obuf ever held (wiped on free) */
     uint64_t written;
     /* strict DICOM: the inner SignedData */
     EVP_MD_CTX *md[MAX_DIGESTS];
@@ -77,8 +78,7 @@ static ms_status src_next(struct src *s, const uint8_t **p, size_t *n, struct ms
         return st;
     *n = msi_rd_avail(s->raw);
     *p = s->raw->buf + s->raw->pos;
-    s->raw->pos += *n;
-    s->raw->off += *n;
+    msi_rd_skip(s->raw, *n);
     return MS_OK;
 }
 
@@ -163,14 +163,27 @@ static ms_status start_cipher(struct dec *d, struct ms_error *err)
 
 /* ---- plain envelopes (AuthEnvelopedData, EnvelopedData) ----------------------------------- */
 
+/* Decrypt k (<= ocap - slack) ciphertext bytes into obuf; *outl gets the
+ * plaintext length. */
+static ms_status decrypt_chunk(struct dec *d, const uint8_t *p, size_t k, size_t *outl,
+                               struct ms_error *err)
+{
+    int n = 0;
+    if (EVP_DecryptUpdate(d->ctx, d->obuf, &n, p, (int)k) != 1)
+        return msi_ossl_fail(err, MS_EKEY, "decryption failed");
+    *outl = (size_t)n;
+    if (*outl > d->ofilled)
+        d->ofilled = *outl;
+    return MS_OK;
+}
+
 static ms_status decrypt_run(struct dec *d, const uint8_t *p, size_t n, struct ms_error *err)
 {
     while (n > 0) {
-        size_t k = n < d->ocap - OBUF_SLACK ? n : d->ocap - OBUF_SLACK;
-        int outl = 0;
-        if (EVP_DecryptUpdate(d->ctx, d->obuf, &outl, p, (int)k) != 1)
-            return msi_ossl_fail(err, MS_EKEY, "decryption failed");
-        ms_status st = write_out(d, d->obuf, (size_t)outl, err);
+        size_t k = n < d->ocap - OBUF_SLACK ? n : d->ocap - OBUF_SLACK, outl = 0;
+        ms_status st = decrypt_chunk(d, p, k, &outl, err);
+        if (st == MS_OK)
+            st = write_out(d, d->obuf, outl, err);
         if (st != MS_OK)
             return st;
         p += k;
@@ -257,7 +270,9 @@ static ms_status finish_cbc(struct dec *d, struct ms_error *err)
         return ms_error_set(err, MS_EKEY, "decryption failed: bad padding (wrong key or "
                                           "corrupt data)");
     }
-    return write_out(d, tmp, (size_t)outl, err);
+    ms_status st = write_out(d, tmp, (size_t)outl, err);
+    OPENSSL_cleanse(tmp, sizeof tmp);
+    return st;
 }
 
 static ms_status run_plain(struct dec *d, struct ms_error *err)
@@ -278,7 +293,9 @@ static ms_status run_plain(struct dec *d, struct ms_error *err)
  * ciphertext source, holding decrypted bytes in d->obuf. */
 struct plain_src {
     struct dec *d;
-    size_t pos, len;
+    size_t pos, len;        /* decrypted bytes in d->obuf not yet handed out */
+    const uint8_t *run;     /* ciphertext not yet decrypted (in the source's buffer) */
+    size_t run_left;
     bool ended;
 };
 
@@ -290,25 +307,27 @@ static ms_status plain_fill(void *ctx, uint8_t *dst, size_t cap, size_t *got,
     ms_status st;
 
     while (ps->pos == ps->len && !ps->ended) {
-        const uint8_t *p;
-        size_t n;
         int outl = 0;
-        if ((st = src_next(&d->src, &p, &n, err)) != MS_OK)
+        if (ps->run_left == 0 && (st = src_next(&d->src, &ps->run, &ps->run_left, err)) != MS_OK)
             return st;
-        if (n > d->ocap - OBUF_SLACK)
-            return ms_error_set(err, MS_EINTERNAL, "ciphertext run too long");
-        ps->pos = 0;
-        if (n == 0) {
+        ps->pos = ps->len = 0;
+        if (ps->run_left == 0) {
             ps->ended = true;
             if (EVP_DecryptFinal_ex(d->ctx, d->obuf, &outl) != 1) {
                 ERR_clear_error();
                 return ms_error_set(err, MS_EKEY, "decryption failed: bad padding (wrong key "
                                                   "or corrupt data)");
             }
-        } else if (EVP_DecryptUpdate(d->ctx, d->obuf, &outl, p, (int)n) != 1) {
-            return msi_ossl_fail(err, MS_EKEY, "decryption failed");
+            ps->len = (size_t)outl;
+            if (ps->len > d->ofilled)
+                d->ofilled = ps->len;
+        } else {
+            size_t k = ps->run_left < d->ocap - OBUF_SLACK ? ps->run_left : d->ocap - OBUF_SLACK;
+            if ((st = decrypt_chunk(d, ps->run, k, &ps->len, err)) != MS_OK)
+                return st;
+            ps->run += k;
+            ps->run_left -= k;
         }
-        ps->len = (size_t)outl;
     }
     size_t k = ps->len - ps->pos < cap ? ps->len - ps->pos : cap;
     memcpy(dst, d->obuf + ps->pos, k);
@@ -601,7 +620,7 @@ static ms_status open_source(struct dec *d, const char *detached_path, struct ms
     d->det_fd = open(detached_path, O_RDONLY | O_CLOEXEC);
     if (d->det_fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the detached content: %s", strerror(errno));
-    ms_status st = msi_rd_init(&d->det_rd, msi_fd_fill, &d->det_fd, MSI_CMS_READ_BUF, err);
+    ms_status st = msi_rd_init_fd(&d->det_rd, d->det_fd, MSI_CMS_READ_BUF, err);
     if (st == MS_OK)
         d->src.raw = &d->det_rd;
     return st;
@@ -618,7 +637,7 @@ static ms_status decrypt_body(struct dec *d, const char *out_path, const char *d
         (st = msi_cms_open_recipient(d->cms, d->k, d->res->opened_by,
                                            sizeof d->res->opened_by, err)) != MS_OK || (st = start_cipher(d, err)) != MS_OK)
         return st;
-    d->ocap = MSI_CMS_READ_BUF + OBUF_SLACK;
+    d->ocap = MSI_CMS_CHUNK + OBUF_SLACK;
     d->obuf = malloc(d->ocap);
     if (!d->obuf)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -655,10 +674,11 @@ static void dec_free(struct dec *d)
     msi_rd_free(&d->rd);
     if (d->det_rd.buf)
         msi_rd_free(&d->det_rd);
+    /* before det_fd is closed: the reader may map it */
     if (d->det_fd >= 0)
         close(d->det_fd);
     if (d->obuf) {
-        OPENSSL_cleanse(d->obuf, d->ocap);
+        OPENSSL_cleanse(d->obuf, d->ofilled); /* plaintext: every byte it ever held */
         free(d->obuf);
     }
     for (int i = 0; i < d->nmd; i++)
@@ -691,7 +711,7 @@ ms_status ms_cms_decrypt_fd(const struct ms_cms_keyring *k, int in_fd, const cha
     memset(d.res, 0, sizeof *d.res);
     if (!k || !out_path)
         return ms_error_set(err, MS_EUSAGE, "no keyring or output path");
-    if ((st = msi_rd_init(&d.rd, msi_fd_fill, &in_fd, MSI_CMS_READ_BUF, err)) != MS_OK)
+    if ((st = msi_rd_init_fd(&d.rd, in_fd, MSI_CMS_READ_BUF, err)) != MS_OK)
         return st;
     msi_ber_init(&d.ber, &d.rd);
     st = msi_cms_head_read(&d.ber, &d.head, err);

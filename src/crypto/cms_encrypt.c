@@ -3,7 +3,15 @@
  * drives that context over the input in large blocks and writes the
  * ciphertext as segments of an indefinite-length [0] OCTET STRING between a
  * prefix and a suffix cut from OpenSSL's own DER of the envelope
- * (docs/formats/cms.md). Memory: two segment buffers, whatever the input. */
+ * (docs/formats/cms.md).
+ *
+ * Input: a regular file is read through a sliding read-only mapping (no copy
+ * into a buffer; the segment lengths are known from the file size before the
+ * bytes are touched); a pipe is read one segment at a time into a buffer.
+ * The cipher writes MSI_CMS_CHUNK bytes at a time into a buffer that stays in
+ * the CPU cache, which write() then copies into the page cache. Memory: a
+ * chunk buffer, a segment buffer for pipes and strict DICOM, and the mapped
+ * window, whatever the input size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +31,7 @@ struct enc {
     bool strict;
     size_t seg;
     int in_fd;
+    struct msi_rd in; /* mapping mode for a regular file (in.mapped) */
     ms_sink_fn sink;
     void *sctx;
     int det_fd; /* ciphertext alone (detached), or -1 */
@@ -33,8 +42,10 @@ struct enc {
     CMS_ContentInfo *sd;
     BIO *sd_chain;
     struct msi_buf sd_prefix, sd_suffix;
-    uint8_t *inbuf;
-    uint8_t *segbuf; /* strict: CBC output collected into segments */
+    uint8_t *inbuf;   /* pipes: one segment of plaintext */
+    size_t in_filled; /* most bytes inbuf ever held (wiped on free) */
+    uint8_t *outbuf;  /* MSI_CMS_CHUNK bytes of ciphertext */
+    uint8_t *segbuf;  /* strict: CBC output collected into segments */
     size_t seglen;
     uint64_t total;
 };
@@ -52,21 +63,32 @@ static ms_status emit(struct enc *e, const void *p, size_t n, struct ms_error *e
     return MS_OK;
 }
 
-/* One ciphertext segment: an OCTET STRING in the message, or raw bytes in
- * the detached file. */
-static ms_status emit_segment(struct enc *e, const uint8_t *p, size_t n, struct ms_error *err)
+/* The OCTET STRING header of a ciphertext segment of n bytes (none in the
+ * detached file). */
+static ms_status emit_segment_header(struct enc *e, size_t n, struct ms_error *err)
 {
     uint8_t hdr[10];
-    if (n == 0)
+    if (n == 0 || e->det_fd >= 0)
         return MS_OK;
-    if (e->det_fd >= 0) {
-        if (msi_fd_sink(&e->det_fd, p, n) != 0)
-            return ms_error_set(err, MS_EIO, "cannot write the detached content: %s",
-                                strerror(errno));
-        return MS_OK;
-    }
-    ms_status st = emit(e, hdr, msi_der_hdr(hdr, 0x04, n), err);
-    return st != MS_OK ? st : emit(e, p, n, err);
+    return emit(e, hdr, msi_der_hdr(hdr, 0x04, n), err);
+}
+
+/* Ciphertext bytes: into the message, or into the detached file. */
+static ms_status emit_ciphertext(struct enc *e, const uint8_t *p, size_t n, struct ms_error *err)
+{
+    if (e->det_fd < 0)
+        return emit(e, p, n, err);
+    if (n && msi_fd_sink(&e->det_fd, p, n) != 0)
+        return ms_error_set(err, MS_EIO, "cannot write the detached content: %s",
+                            strerror(errno));
+    return MS_OK;
+}
+
+/* One whole ciphertext segment (strict DICOM's collected CBC output). */
+static ms_status emit_segment(struct enc *e, const uint8_t *p, size_t n, struct ms_error *err)
+{
+    ms_status st = emit_segment_header(e, n, err);
+    return st != MS_OK ? st : emit_ciphertext(e, p, n, err);
 }
 
 static ms_status read_full(int fd, uint8_t *buf, size_t cap, size_t *got, struct ms_error *err)
@@ -82,6 +104,42 @@ static ms_status read_full(int fd, uint8_t *buf, size_t cap, size_t *got, struct
             break;
         *got += (size_t)n;
     }
+    return MS_OK;
+}
+
+/* Length of the next plaintext segment (0 at the end of the input): from the
+ * file size for a mapped input, else by reading a whole segment into inbuf. */
+static ms_status next_segment(struct enc *e, size_t *n, struct ms_error *err)
+{
+    if (e->in.mapped) {
+        uint64_t left = msi_rd_remaining(&e->in);
+        *n = left < e->seg ? (size_t)left : e->seg;
+        return MS_OK;
+    }
+    ms_status st = read_full(e->in_fd, e->inbuf, e->seg, n, err);
+    if (*n > e->in_filled)
+        e->in_filled = *n;
+    return st;
+}
+
+/* The next run (at most max bytes) of the current segment, done bytes of it
+ * being consumed already. */
+static ms_status segment_run(struct enc *e, size_t done, size_t max, const uint8_t **p,
+                             size_t *k, struct ms_error *err)
+{
+    if (!e->in.mapped) {
+        *p = e->inbuf + done;
+        *k = max;
+        return MS_OK;
+    }
+    ms_status st = msi_rd_want(&e->in, 1, err);
+    if (st != MS_OK)
+        return st;
+    *k = msi_rd_avail(&e->in) < max ? msi_rd_avail(&e->in) : max;
+    if (*k == 0)
+        return ms_error_set(err, MS_EIO, "the input file became shorter while it was read");
+    *p = e->in.buf + e->in.pos;
+    msi_rd_skip(&e->in, *k);
     return MS_OK;
 }
 
@@ -206,23 +264,33 @@ static ms_status build_signed(struct enc *e, struct ms_error *err)
 
 /* ---- AuthEnvelopedData (AES-256-GCM) --------------------------------------------------------- */
 
+static ms_status encrypt_segment(struct enc *e, size_t n, struct ms_error *err)
+{
+    ms_status st = emit_segment_header(e, n, err);
+    for (size_t done = 0, k = 0; st == MS_OK && done < n; done += k) {
+        const uint8_t *p = NULL;
+        int outl = 0;
+        size_t max = n - done < MSI_CMS_CHUNK ? n - done : MSI_CMS_CHUNK;
+        if ((st = segment_run(e, done, max, &p, &k, err)) != MS_OK)
+            break;
+        if (EVP_EncryptUpdate(e->ctx, e->outbuf, &outl, p, (int)k) != 1 || (size_t)outl != k)
+            return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
+        st = emit_ciphertext(e, e->outbuf, k, err);
+    }
+    return st;
+}
+
 static ms_status stream_gcm(struct enc *e, struct ms_error *err)
 {
     for (;;) {
         size_t n;
-        int outl = 0;
-        ms_status st = read_full(e->in_fd, e->inbuf, e->seg, &n, err);
-        if (st != MS_OK)
+        ms_status st = next_segment(e, &n, err);
+        if (st != MS_OK || n == 0)
             return st;
-        if (n == 0)
-            return MS_OK;
         if (n > MSI_CMS_GCM_MAX - e->total)
             return ms_error_set(err, MS_ELIMIT, "input larger than 64 GiB (the AES-GCM limit)");
         e->total += n;
-        if (EVP_EncryptUpdate(e->ctx, e->inbuf, &outl, e->inbuf, (int)n) != 1 ||
-            (size_t)outl != n)
-            return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
-        if ((st = emit_segment(e, e->inbuf, n, err)) != MS_OK)
+        if ((st = encrypt_segment(e, n, err)) != MS_OK)
             return st;
         if (e->opt->progress)
             e->opt->progress(e->opt->progress_ctx, e->total);
@@ -279,16 +347,22 @@ static ms_status stream_signed(struct enc *e, struct ms_error *err)
     for (;;) {
         size_t n;
         uint8_t hdr[10];
-        if ((st = read_full(e->in_fd, e->inbuf, e->seg, &n, err)) != MS_OK)
+        if ((st = next_segment(e, &n, err)) != MS_OK)
             return st;
         if (n == 0)
             break;
         e->total += n;
-        if (BIO_write(e->sd_chain, e->inbuf, (int)n) != (int)n)
-            return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
-        if ((st = outer_put(e, hdr, msi_der_hdr(hdr, 0x04, n), err)) != MS_OK ||
-            (st = outer_put(e, e->inbuf, n, err)) != MS_OK)
+        if ((st = outer_put(e, hdr, msi_der_hdr(hdr, 0x04, n), err)) != MS_OK)
             return st;
+        for (size_t done = 0, k = 0; done < n; done += k) {
+            const uint8_t *p = NULL;
+            if ((st = segment_run(e, done, n - done, &p, &k, err)) != MS_OK)
+                return st;
+            if (BIO_write(e->sd_chain, p, (int)k) != (int)k)
+                return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
+            if ((st = outer_put(e, p, k, err)) != MS_OK)
+                return st;
+        }
         if (e->opt->progress)
             e->opt->progress(e->opt->progress_ctx, e->total);
     }
@@ -368,15 +442,31 @@ static void enc_free(struct enc *e)
     msi_buf_free(&e->env_suffix, false);
     msi_buf_free(&e->sd_prefix, false);
     msi_buf_free(&e->sd_suffix, false);
+    msi_rd_free(&e->in);
     if (e->inbuf) {
-        OPENSSL_cleanse(e->inbuf, e->seg);
+        OPENSSL_cleanse(e->inbuf, e->in_filled); /* plaintext: every byte it ever held */
         free(e->inbuf);
     }
-    if (e->segbuf) {
-        OPENSSL_cleanse(e->segbuf, e->seg + 64);
-        free(e->segbuf);
-    }
+    free(e->outbuf); /* ciphertext only */
+    free(e->segbuf);
     ERR_clear_error();
+}
+
+/* A regular file is mapped; anything else gets a segment buffer. */
+static ms_status open_input(struct enc *e, struct ms_error *err)
+{
+    ms_status st = msi_rd_init_fd(&e->in, e->in_fd, 64, err);
+    if (st != MS_OK)
+        return st;
+    if (!e->in.mapped) {
+        msi_rd_free(&e->in);
+        e->in.fd = -1;
+        if (!(e->inbuf = malloc(e->seg)))
+            return ms_error_set(err, MS_ENOMEM, "out of memory");
+    }
+    if (!(e->outbuf = malloc(MSI_CMS_CHUNK)))
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    return MS_OK;
 }
 
 static ms_status encrypt_stream(const struct ms_cms_recipients *r, int in_fd, ms_sink_fn sink,
@@ -395,11 +485,13 @@ static ms_status encrypt_stream(const struct ms_cms_recipients *r, int in_fd, ms
     e.sink = sink;
     e.sctx = ctx;
     e.det_fd = det_fd;
+    e.in.fd = -1;
     if ((st = check_options(r, opt, &e.seg, err)) != MS_OK)
         return st;
-    e.inbuf = malloc(e.seg);
-    if (!e.inbuf)
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    if ((st = open_input(&e, err)) != MS_OK) {
+        enc_free(&e);
+        return st;
+    }
     if (st == MS_OK && e.strict)
         st = build_signed(&e, err);
     if (st == MS_OK)
