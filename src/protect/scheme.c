@@ -95,6 +95,8 @@ ms_status ms_protect_file(const char *in, const char *out, const struct ms_prote
     return s->protect(in, out, opt, rep, err);
 }
 
+#define HEAD_LEN 512 /* first bytes every scheme's identify() gets */
+
 /* First bytes of a file, for recognition. */
 static size_t read_head(const char *path, uint8_t *buf, size_t cap)
 {
@@ -107,10 +109,8 @@ static size_t read_head(const char *path, uint8_t *buf, size_t cap)
     return n > 0 ? (size_t)n : 0;
 }
 
-static const struct msi_scheme *identify(const char *path)
+static const struct msi_scheme *identify(const char *path, const uint8_t *head, size_t len)
 {
-    uint8_t head[512];
-    size_t len = read_head(path, head, sizeof head);
     for (size_t i = 0; i < SCHEME_COUNT; i++)
         if (schemes[i]->identify(path, head, len))
             return schemes[i];
@@ -119,7 +119,9 @@ static const struct msi_scheme *identify(const char *path)
 
 const struct ms_scheme_info *ms_protect_identify(const char *path)
 {
-    const struct msi_scheme *s = identify(path);
+    uint8_t head[HEAD_LEN];
+    size_t len = read_head(path, head, sizeof head);
+    const struct msi_scheme *s = identify(path, head, len);
     return s ? &s->info : NULL;
 }
 
@@ -130,6 +132,8 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     static const struct ms_protect_options defaults;
     struct ms_protect_report local;
     const struct msi_scheme *s;
+    uint8_t head[HEAD_LEN];
+    size_t len;
 
     if (!opt)
         opt = &defaults;
@@ -138,24 +142,21 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     memset(rep, 0, sizeof *rep);
     if (access(in, R_OK) != 0)
         return ms_error_set(err, MS_EIO, "cannot read the input");
-    {
-        uint8_t head[64];
-        size_t len = read_head(in, head, sizeof head);
-        if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
-            char raw[4096];
-            ms_status st;
-            int fd;
-            if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
-                return st;
-            close(fd);
-            st = ms_dearmor_file(in, raw, err);
-            if (st == MS_OK)
-                st = ms_unprotect_file(raw, out, opt, rep, err);
-            unlink(raw);
+    len = read_head(in, head, sizeof head);
+    if (ms_armor_detect(head, len)) { /* de-armor next to out, then unprotect that */
+        char raw[4096];
+        ms_status st;
+        int fd;
+        if ((st = msi_atomic_open(out, raw, sizeof raw, &fd, err)) != MS_OK)
             return st;
-        }
+        close(fd);
+        st = ms_dearmor_file(in, raw, err);
+        if (st == MS_OK)
+            st = ms_unprotect_file(raw, out, opt, rep, err);
+        unlink(raw);
+        return st;
     }
-    s = identify(in);
+    s = identify(in, head, len);
     if (!s)
         return ms_error_set(err, MS_EUNSUPPORTED, "not a file protected by a known scheme");
     rep->scheme = &s->info;
