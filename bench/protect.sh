@@ -23,6 +23,8 @@
 #                 removed at the end
 #   RESULTS=bench/RESULTS.md   where the section is appended ("-" for none)
 #   MEDSEAL_BUILD=build        the Release build directory (built if needed)
+#   QUIET=0.5     wait (at most 15 minutes) until the 1-minute load average is below
+#                 this before measuring; 0 = do not wait
 #
 # Wall time: best of the runs; CPU: user + system time of that run (cores used =
 # CPU / wall); peak memory: largest maximum RSS over the runs (/usr/bin/time %M;
@@ -59,11 +61,15 @@ trap 'rm -rf "$tmp" "$out"' EXIT
 openssl rand -out "$tmp/aes.key" 32
 have_gdcm=0; command -v gdcmanon >/dev/null && have_gdcm=1
 have_py=0; $py -c 'import pydicom, cryptography' 2>/dev/null && have_py=1
+# what durability costs: fsync made a no-op by an LD_PRELOAD shim (bench only)
+export NOFSYNC=$tmp/nofsync.so
+have_shim=0; cc -shared -fPIC -O2 -o "$NOFSYNC" bench/nofsync.c 2>/dev/null && have_shim=1
 
 # ---- cases: name|runs|function [ARG]|input case; each function gets OUT IN ARG -------------
 export S=$series R=$tmp/rsa E=$tmp/ec MEDSEAL=$medseal PY=$py AESKEY=$tmp/aes.key
 export ROOT=$root DD_MB=$((bytes / 1048576))
 ms_protect() { "$MEDSEAL" -q protect --scheme cms --to "$3" "$S" -o "$1"; } # OUT _ CERT
+ms_protect_nosync() { LD_PRELOAD=$NOFSYNC ms_protect "$@"; }
 ms_unprotect() { "$MEDSEAL" -q unprotect --key "$3" "$2" -o "$1"; } # OUT IN KEY
 ossl_enc() { # OUT _ CERT [keyopt...]
     local o=$1 cert=$3 f; shift 3
@@ -91,7 +97,7 @@ gdcm_enc() {
 py_seed001() { "$PY" "$ROOT/bench/seed001_python.py" "$AESKEY" "$S" "$1"; }
 copy() { cp -r "$S" "$1"; }
 dd_sync() { mkdir -p "$1" && dd if=/dev/zero of="$1/dd" bs=1M count="$DD_MB" conv=fsync status=none; }
-export -f ms_protect ms_unprotect ossl_enc ossl_enc_rsa ossl_enc_ec ossl_dec_rsa gdcm_enc \
+export -f ms_protect ms_protect_nosync ms_unprotect ossl_enc ossl_enc_rsa ossl_enc_ec ossl_dec_rsa gdcm_enc \
     py_seed001 copy dd_sync
 
 # name|runs|function [ARG]|input case|compared with (medseal case; "=" medseal itself,
@@ -108,6 +114,8 @@ cases=(
     "openssl cms -decrypt per file (RSA-3072)|$peer_runs|ossl_dec_rsa|$P_RSA|$U_RSA"
     "openssl cms -encrypt per file (EC P-256)|$peer_runs|ossl_enc_ec||$P_EC"
 )
+[ "$have_shim" = 1 ] &&
+    cases+=("medseal protect (RSA-3072), fsync off (shim)|$runs|ms_protect_nosync $R.cert.pem||=")
 [ "$have_gdcm" = 1 ] && cases+=("gdcmanon -e per file (RSA-3072)|$peer_runs|gdcm_enc||$P_RSA")
 [ "$have_py" = 1 ] && cases+=("Python seed 001 (pydicom + cryptography)|$peer_runs|py_seed001||$P_RSA")
 cases+=(
@@ -151,6 +159,12 @@ gcm_limit() { # best of RUNS, bytes/s of one core
 }
 
 echo "protect.sh: $nfiles files, $((bytes / 1000000)) MB in $series; outputs in $out" >&2
+quiet=${QUIET:-0.5}
+for ((waited = 0; waited < 900; waited += 15)); do
+    awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v q="$quiet" 'BEGIN { exit !(q == 0 || l < q) }' && break
+    [ "$waited" = 0 ] && echo "protect.sh: waiting for the load average to drop below $quiet" >&2
+    sleep 15
+done
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 cat "${files[@]}" >/dev/null
 limit=$(gcm_limit)
@@ -212,7 +226,7 @@ section=$(
     echo "- input: $nfiles files, $((bytes / 1000000)) MB ($series), warm page cache"
     echo "- peers: $(openssl version | cut -d' ' -f1-2), $(gdcmanon --version 2>/dev/null | head -n 1 | cut -d' ' -f2-3 | tr -d '$'), pydicom $($py -c 'import pydicom; print(pydicom.__version__)' 2>/dev/null || echo -), cryptography $($py -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null || echo -), Python $($py -c 'import platform; print(platform.python_version())')"
     echo "- AES-256-GCM limit (\`openssl speed -elapsed -bytes 16384 -evp aes-256-gcm\`, best of $((2 * runs))): $((limit / 1000000)) MB/s per core, $((ncpu * limit / 1000000)) MB/s for the $ncpu CPUs"
-    echo "- method: medseal, cp and dd best of $runs runs, per-file peers $peer_runs run(s), interleaved; each run writes a fresh directory; medseal runs with its defaults (4 workers per CPU, every output fsync'ed before its rename)"
+    echo "- method: medseal, cp and dd best of $runs runs, per-file peers $peer_runs run(s), interleaved; each run writes a fresh directory; medseal runs with its defaults (4 workers per CPU, every output fsync'ed before its rename; the peers, cp and Python do not sync; the \"fsync off\" row shows medseal without it, through an LD_PRELOAD shim, bench/nofsync.c)"
     echo "- round trips: medseal RSA $chk_rsa, medseal EC $chk_ec, \`openssl cms -decrypt\` of medseal's files $chk_ossl"
     echo
     echo "| case | wall s | MB/s | CPU s | cores used | per core used, of the GCM limit | of the $ncpu-CPU GCM limit | peak RSS MiB | medseal faster by |"
