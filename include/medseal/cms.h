@@ -113,6 +113,8 @@ typedef void (*ms_cms_progress_fn)(void *ctx, uint64_t done);
 
 enum ms_cms_flags {
     MS_CMS_STRICT_DICOM = 1u << 0, /* EnvelopedData AES-256-CBC around SignedData */
+    MS_CMS_NO_FSYNC = 1u << 1,     /* file API: rename the output into place without an
+                                      fsync (atomic, not yet durable) */
 };
 
 /** Options of ms_cms_encrypt_*; zeroed (or NULL) = defaults. */
@@ -229,6 +231,8 @@ enum ms_cms_decrypt_flags {
     /* Release the content of a plain EnvelopedData (no tag, no signature):
      * without it such files give MS_EUNSUPPORTED. */
     MS_CMS_ALLOW_UNAUTHENTICATED = 1u << 0,
+    /* Rename the output into place without an fsync (atomic, not yet durable). */
+    MS_CMS_DECRYPT_NO_FSYNC = 1u << 1,
 };
 
 /** Options of ms_cms_decrypt_*; zeroed (or NULL) = defaults. */

@@ -47,6 +47,8 @@ struct ms_protect_options {
     const char *compress;            /* NULL, "deflate", "rle", "jpeg-ls" */
     bool armor;                      /* Base64 PEM-style output */
     bool force;                      /* --i-know: allow needs_force schemes */
+    bool no_fsync;                   /* --sync end|none: outputs renamed into place
+                                        without an fsync each (still atomic) */
     const char *otp_store;           /* otp: one-time key store directory */
     const char *stego_mode;          /* stego: "lsb" or "highbits" */
     bool keep_private;               /* deid: keep private attributes (--keep-private) */

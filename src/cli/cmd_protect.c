@@ -1,20 +1,27 @@
 /* medseal protect / unprotect: files and directories (mirrored), on all
  * cores, with a progress bar on a terminal. */
+#define _GNU_SOURCE /* syncfs */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "medseal/protect.h"
 #include "medseal/util.h"
 
 #define MAX_RECIPIENTS 32
-/* Workers per CPU by default: every output is fsync'ed before its rename
- * (durable and atomic), and while one worker waits for the disk the others
- * encrypt. bench/RESULTS.md (protect) has the measurements. */
-#define WORKERS_PER_CPU 4
+/* Workers per CPU by default: more than one, because a worker also waits for
+ * the file system (creating, writing, and with --sync file fsync'ing each
+ * output before its rename) while the others encrypt. bench/RESULTS.md
+ * (protect) has the measurements. */
+#define WORKERS_PER_CPU_SYNC 4
+#define WORKERS_PER_CPU 2
 #define WORKERS_MAX 32
 
 struct job {
@@ -26,6 +33,7 @@ struct job {
     char **rel;              /* output path relative to out, per file */
     struct ms_error *errors; /* per file */
     struct ms_protect_report *reports;
+    const char *sync;        /* --sync file|end|none */
 };
 
 static void help(bool unprotect)
@@ -48,10 +56,14 @@ static void help(bool unprotect)
         }
     printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
            "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
-           "(cms), --key-passphrase-file F (unlocks an encrypted --key or --sign-key), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
+           "(cms), --key-passphrase-file F (unlocks an encrypted --key or --sign-key),\n"
+           "--key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR,\n"
            "--stego-mode lsb|highbits, --keep-private --rsa-pkcs1 (deid), --i-know,\n"
-           "--threads N (default: 4 per CPU), --quiet.\n");
+           "--sync file|end|none (default file: each output fsync'ed before its rename;\n"
+           "end: one sync of the output file system when all are done; none: left to\n"
+           "the system), --threads N (default: 4 per CPU with --sync file, else 2),\n"
+           "--quiet. docs/protect.md\n");
 }
 
 /* Option with a value; returns false when it is not one of ours. */
@@ -77,6 +89,7 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "--stego-mode")) o->stego_mode = value;
     else if (!strcmp(name, "-o")) j->out = value;
     else if (!strcmp(name, "--threads")) *threads = (unsigned)strtoul(value, NULL, 10);
+    else if (!strcmp(name, "--sync")) j->sync = value;
     else return false;
     return true;
 }
@@ -218,6 +231,41 @@ static int report(const struct job *j, double seconds)
     return rc;
 }
 
+/* Workers: --threads N, else 4 per CPU when every output waits for its fsync,
+ * 2 per CPU otherwise. */
+static unsigned workers(const struct job *j, unsigned threads)
+{
+    unsigned n = ms_cpu_count() * (j->opt.no_fsync ? WORKERS_PER_CPU : WORKERS_PER_CPU_SYNC);
+    if (threads)
+        return threads;
+    return n < WORKERS_MAX ? n : WORKERS_MAX;
+}
+
+/* --sync end: every output of the run reaches the disk before the exit
+ * status says so (one syncfs of the output's file system). */
+static int sync_outputs(const struct job *j)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(j->out, '/');
+    int fd, rc = 0;
+
+    if (j->out_is_dir)
+        snprintf(dir, sizeof dir, "%s", j->out);
+    else if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - j->out) + (slash == j->out), j->out);
+    else
+        snprintf(dir, sizeof dir, ".");
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) != 0) {
+        fprintf(stderr, "medseal: %s: cannot sync the outputs to disk: %s\n", dir,
+                strerror(errno));
+        rc = 5;
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 static int run(int argc, char **argv, bool unprotect)
 {
     const char *cmd = unprotect ? "unprotect" : "protect";
@@ -257,6 +305,11 @@ static int run(int argc, char **argv, bool unprotect)
         free(inputs);
         return cli_usage(cmd, ninputs ? "no output given (-o OUT)" : "no input given");
     }
+    if (j.sync && strcmp(j.sync, "file") && strcmp(j.sync, "end") && strcmp(j.sync, "none")) {
+        free(inputs);
+        return cli_usage(cmd, "--sync takes file, end or none, not '%s'", j.sync);
+    }
+    j.opt.no_fsync = j.sync && strcmp(j.sync, "file") != 0;
     if (!unprotect && j.opt.scheme && !ms_scheme_find(j.opt.scheme)) {
         free(inputs);
         return cli_usage(cmd, "unknown scheme '%s'", j.opt.scheme);
@@ -274,16 +327,16 @@ static int run(int argc, char **argv, bool unprotect)
         j.errors = calloc(j.files.count + 1, sizeof *j.errors);
         j.reports = calloc(j.files.count + 1, sizeof *j.reports);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (threads == 0)
-            threads = ms_cpu_count() * WORKERS_PER_CPU < WORKERS_MAX
-                          ? ms_cpu_count() * WORKERS_PER_CPU
-                          : WORKERS_MAX;
         if (j.errors && j.reports)
-            ms_parallel_for(j.files.count, threads, run_one, &j, cmd, !cli_quiet);
+            ms_parallel_for(j.files.count, workers(&j, threads), run_one, &j, cmd, !cli_quiet);
+        rc = j.sync && !strcmp(j.sync, "end") ? sync_outputs(&j) : 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        rc = (j.errors && j.reports)
-                 ? report(&j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9)
-                 : 5;
+        if (j.errors && j.reports) {
+            int r = report(&j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+            rc = r > rc ? r : rc;
+        } else {
+            rc = 5;
+        }
         free(j.errors);
         free(j.reports);
     }

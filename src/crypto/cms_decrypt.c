@@ -656,7 +656,8 @@ static ms_status decrypt_body(struct dec *d, const char *out_path, const char *d
         /* the temporary file is removed below anyway */
     }
     struct ms_error cerr;
-    ms_status cst = msi_atomic_close(d->out_fd, tmp, out_path, st == MS_OK, &cerr);
+    ms_status cst = msi_atomic_commit(d->out_fd, tmp, out_path, st == MS_OK,
+                                      !(d->flags & MS_CMS_DECRYPT_NO_FSYNC), &cerr);
     d->out_fd = -1;
     if (st == MS_OK && cst != MS_OK) {
         if (err)

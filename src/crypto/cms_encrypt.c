@@ -520,6 +520,7 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
     char tmp[PATH_MAX], dtmp[PATH_MAX];
     int out_fd = -1, det_fd = -1;
     const char *det = opt ? opt->detached_path : NULL;
+    bool sync = !(opt && (opt->flags & MS_CMS_NO_FSYNC));
     struct ms_error cerr;
     ms_status st;
 
@@ -529,14 +530,14 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
     (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     st = msi_atomic_open(out_path, tmp, sizeof tmp, &out_fd, err);
     if (st == MS_OK && det && (st = msi_atomic_open(det, dtmp, sizeof dtmp, &det_fd, err)) != MS_OK) {
-        msi_atomic_close(out_fd, tmp, out_path, false, &cerr);
+        msi_atomic_commit(out_fd, tmp, out_path, false, sync, &cerr);
         out_fd = -1;
     }
     if (st == MS_OK)
         st = encrypt_stream(r, in_fd, msi_fd_sink, &out_fd, det_fd, opt, err);
     close(in_fd);
     if (det_fd >= 0) {
-        ms_status c = msi_atomic_close(det_fd, dtmp, det, st == MS_OK, &cerr);
+        ms_status c = msi_atomic_commit(det_fd, dtmp, det, st == MS_OK, sync, &cerr);
         if (st == MS_OK && c != MS_OK) {
             st = c;
             if (err)
@@ -544,7 +545,7 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
         }
     }
     if (out_fd >= 0) {
-        ms_status c = msi_atomic_close(out_fd, tmp, out_path, st == MS_OK, &cerr);
+        ms_status c = msi_atomic_commit(out_fd, tmp, out_path, st == MS_OK, sync, &cerr);
         if (st == MS_OK && c != MS_OK) {
             st = c;
             if (err)

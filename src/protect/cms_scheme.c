@@ -33,6 +33,8 @@ static ms_status protect(const char *in, const char *out, const struct ms_protec
         eo.flags = MS_CMS_STRICT_DICOM;
         eo.signer = keys->signer;
     }
+    if (opt->no_fsync)
+        eo.flags |= MS_CMS_NO_FSYNC;
     st = ms_cms_encrypt_file(keys->recipients, in, out, &eo, err);
     msi_run_keys_release(keys);
     if (st == MS_OK)
@@ -44,6 +46,7 @@ static ms_status unprotect(const char *in, const char *out, const struct ms_prot
                            struct ms_protect_report *rep, struct ms_error *err)
 {
     struct ms_cms_result res;
+    struct ms_cms_decrypt_options dopt = {.flags = opt->no_fsync ? MS_CMS_DECRYPT_NO_FSYNC : 0};
     const struct msi_run_keys *keys = NULL;
     ms_status st;
 
@@ -52,7 +55,7 @@ static ms_status unprotect(const char *in, const char *out, const struct ms_prot
                             "scheme cms needs --key KEY.pem [--cert CERT.pem] or --passphrase-file F");
     if ((st = msi_run_keys_get(opt, MSI_RUN_KEYRING, &keys, err)) != MS_OK)
         return st;
-    st = ms_cms_decrypt_file(keys->keyring, in, out, NULL, &res, err);
+    st = ms_cms_decrypt_file(keys->keyring, in, out, &dopt, &res, err);
     msi_run_keys_release(keys);
     if (st == MS_OK) {
         msi_protect_report_sizes(rep, in, out);

@@ -278,7 +278,8 @@ static ms_status deid_protect(const char *in, const char *out,
     if (st == MS_OK)
         st = encrypt_payload(&p);
     if (st == MS_OK)
-        st = ms_file_write(p.f, out, NULL, err);
+        st = ms_file_write(p.f, out, &(struct ms_write_options){.no_fsync = opt->no_fsync},
+                           err);
     if (st == MS_OK)
         fill_report(&p, out);
     protect_free(&p);
@@ -430,7 +431,8 @@ static ms_status rebuild(struct unprotect *u, const char *in, const char *out)
         if (!msi_out_flush(o) && st == MS_OK)
             st = ms_error_set(u->err, MS_EIO, "write failed");
         /* the original appears only when the size and SHA-256 checked */
-        ms_status cl = msi_atomic_close(fd, tmp, out, st == MS_OK, st == MS_OK ? u->err : NULL);
+        ms_status cl = msi_atomic_commit(fd, tmp, out, st == MS_OK, !u->opt->no_fsync,
+                                         st == MS_OK ? u->err : NULL);
         if (st == MS_OK)
             st = cl;
     }
@@ -445,7 +447,8 @@ static ms_status rebuild(struct unprotect *u, const char *in, const char *out)
 }
 
 /* ms_file_write(), but the file is readable by its owner only. */
-static ms_status write_owner_only(struct ms_file *f, const char *out, struct ms_error *err)
+static ms_status write_owner_only(struct ms_file *f, const char *out, bool sync,
+                                  struct ms_error *err)
 {
     char tmp[4096];
     int fd;
@@ -458,7 +461,7 @@ static ms_status write_owner_only(struct ms_file *f, const char *out, struct ms_
         msi_atomic_close(fd, tmp, out, false, NULL);
         return st;
     }
-    return msi_atomic_close(fd, tmp, out, true, err);
+    return msi_atomic_commit(fd, tmp, out, true, sync, err);
 }
 
 /* Files from other de-identifiers: move the originals back (PS3.15 E.1.2). */
@@ -479,7 +482,7 @@ static ms_status restore(struct unprotect *u, const char *out)
         ms_dataset_get_string(ds, TAG_SOP_INSTANCE, 0, uid, sizeof uid))
         st = ms_dataset_set_string(u->d->meta, TAG_MEDIA_SOP_INSTANCE, MS_VR_UI, uid, u->err);
     if (st == MS_OK)
-        st = write_owner_only(u->d, out, u->err);
+        st = write_owner_only(u->d, out, !u->opt->no_fsync, u->err);
     snprintf(u->rep->note, sizeof u->rep->note, "%s from the Modified Attributes Sequence "
              "(no medseal recipe: not bit-exact)%s", "attributes restored",
              u->res.authenticated ? "" : "; EnvelopedData is not authenticated");

@@ -35,6 +35,14 @@ $M -q unprotect --passphrase-file pass.txt prot/CT0050.dcm.p7m -o p.dcm
 cmp -s p.dcm "$S/CT0050.dcm" || fail "passphrase round trip differs"
 echo "ok: cms round trips bit-exact (RSA-OAEP, EC P-256, Argon2id passphrase)"
 
+# --sync: every mode gives the same, atomic outputs; a bad mode is a usage error
+$M -q protect --sync none --to ec.cert.pem "$S" -o sn
+$M -q unprotect --sync end --key ec.key.pem sn -o sn-back
+diff -r "$S" sn-back >/dev/null || fail "--sync none/end round trip differs"
+[ -z "$(find sn sn-back -name '*.tmp*')" ] || fail "--sync: temporary files left"
+expect 2 sx.p7m $M -q protect --sync sometimes --to ec.cert.pem "$S/CT0001.dcm" -o sx.p7m
+echo "ok: --sync file|end|none"
+
 # openssl opens medseal's files; medseal opens openssl's
 openssl cms -decrypt -inform DER -binary -in prot/CT0007.dcm.p7m -inkey doc.key.pem -out o.dcm
 cmp -s o.dcm "$S/CT0007.dcm" || fail "openssl decrypt differs"

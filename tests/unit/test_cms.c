@@ -381,6 +381,12 @@ static void test_segments_and_detached(void)
         CHECK_INT(dec(k, P("seg.cms"), P("seg.out"), NULL, NULL), MS_OK);
         CHECK(same_files(P(in), P("seg.out")));
     }
+    /* outputs renamed into place without an fsync: the same files */
+    struct ms_cms_encrypt_options nosync = {.flags = MS_CMS_NO_FSYNC};
+    struct ms_cms_decrypt_options dnosync = {.flags = MS_CMS_DECRYPT_NO_FSYNC};
+    CHECK_INT(enc(r, P("big.bin"), P("ns.cms"), &nosync), MS_OK);
+    CHECK_INT(dec(k, P("ns.cms"), P("ns.out"), &dnosync, NULL), MS_OK);
+    CHECK(same_files(P("big.bin"), P("ns.out")));
     struct ms_cms_encrypt_options dopt = {.detached_path = P("det.bin")};
     CHECK_INT(enc(r, P("big.bin"), P("det.hdr"), &dopt), MS_OK);
     struct ms_cms_decrypt_options ddec = {.detached_path = P("det.bin")};
