@@ -112,6 +112,21 @@ static void write_key_cert(EVP_PKEY *pk, const char *name, const char *cn)
     X509_free(x);
 }
 
+/* Write the key of file `from` again, encrypted with the passphrase "key pass". */
+static void lock_key(const char *from, const char *to)
+{
+    BIO *b = BIO_new_file(P(from), "r");
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    FILE *f = fopen(P(to), "w");
+    if (!k || !f || !PEM_write_PKCS8PrivateKey(f, k, EVP_aes_256_cbc(), "key pass", 8, NULL, NULL)) {
+        fprintf(stderr, "cannot write %s\n", to);
+        exit(1);
+    }
+    fclose(f);
+    BIO_free(b);
+    EVP_PKEY_free(k);
+}
+
 static void make_keys(void)
 {
     EVP_PKEY *k;
@@ -138,20 +153,8 @@ static void make_keys(void)
     fclose(f);
     EVP_PKEY_free(k);
     /* passphrase-protected keys (encrypted PKCS#8) and their passphrase files */
-    BIO *b = BIO_new_file(P("rsa.key"), "r");
-    k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-    BIO_free(b);
-    f = fopen(P("rsa-locked.key"), "w");
-    PEM_write_PKCS8PrivateKey(f, k, EVP_aes_256_cbc(), "key pass", 8, NULL, NULL);
-    fclose(f);
-    EVP_PKEY_free(k);
-    b = BIO_new_file(P("sig.key"), "r");
-    k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-    BIO_free(b);
-    f = fopen(P("sig-locked.key"), "w");
-    PEM_write_PKCS8PrivateKey(f, k, EVP_aes_256_cbc(), "key pass", 8, NULL, NULL);
-    fclose(f);
-    EVP_PKEY_free(k);
+    lock_key("rsa.key", "rsa-locked.key");
+    lock_key("sig.key", "sig-locked.key");
     write_file(P("keypass.txt"), "key pass\n", 9);
     write_file(P("keypass-wrong.txt"), "key pas\n", 8);
     /* the one passphrase-file rule: the first line, without "\n" or "\r\n" */
