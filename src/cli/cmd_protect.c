@@ -266,6 +266,42 @@ static int sync_outputs(const struct job *j)
     return rc;
 }
 
+/* Checks after parsing: 0 when fine, else the usage exit code (reported). */
+static int check_args(struct job *j, const char *cmd, int ninputs)
+{
+    if (ninputs == 0 || !j->out)
+        return cli_usage(cmd, ninputs ? "no output given (-o OUT)" : "no input given");
+    if (j->sync && strcmp(j->sync, "file") && strcmp(j->sync, "end") && strcmp(j->sync, "none"))
+        return cli_usage(cmd, "--sync takes file, end or none, not '%s'", j->sync);
+    j->opt.no_fsync = j->sync && strcmp(j->sync, "file") != 0;
+    if (!j->unprotect && j->opt.scheme && !ms_scheme_find(j->opt.scheme))
+        return cli_usage(cmd, "unknown scheme '%s'", j->opt.scheme);
+    return 0;
+}
+
+/* Every file on the workers, then the sync of --sync end and the report. */
+static int process(struct job *j, const char *cmd, unsigned threads)
+{
+    struct timespec t0, t1;
+    int rc, r;
+
+    j->errors = calloc(j->files.count + 1, sizeof *j->errors);
+    j->reports = calloc(j->files.count + 1, sizeof *j->reports);
+    if (!j->errors || !j->reports) {
+        free(j->errors);
+        free(j->reports);
+        return 5;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ms_parallel_for(j->files.count, workers(j, threads), run_one, j, cmd, !cli_quiet);
+    rc = j->sync && !strcmp(j->sync, "end") ? sync_outputs(j) : 0;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r = report(j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    free(j->errors);
+    free(j->reports);
+    return r > rc ? r : rc;
+}
+
 static int run(int argc, char **argv, bool unprotect)
 {
     const char *cmd = unprotect ? "unprotect" : "protect";
@@ -274,7 +310,6 @@ static int run(int argc, char **argv, bool unprotect)
     unsigned threads = 0;
     struct job j;
     struct ms_error err = {0};
-    struct timespec t0, t1;
     int i, rc, ninputs = 0;
     char **inputs = calloc((size_t)argc, sizeof *inputs);
 
@@ -301,44 +336,18 @@ static int run(int argc, char **argv, bool unprotect)
     }
     j.opt.recipients = recips;
     j.opt.nrecipients = nrecips;
-    if (ninputs == 0 || !j.out) {
+    if ((rc = check_args(&j, cmd, ninputs)) != 0) {
         free(inputs);
-        return cli_usage(cmd, ninputs ? "no output given (-o OUT)" : "no input given");
-    }
-    if (j.sync && strcmp(j.sync, "file") && strcmp(j.sync, "end") && strcmp(j.sync, "none")) {
-        free(inputs);
-        return cli_usage(cmd, "--sync takes file, end or none, not '%s'", j.sync);
-    }
-    j.opt.no_fsync = j.sync && strcmp(j.sync, "file") != 0;
-    if (!unprotect && j.opt.scheme && !ms_scheme_find(j.opt.scheme)) {
-        free(inputs);
-        return cli_usage(cmd, "unknown scheme '%s'", j.opt.scheme);
+        return rc;
     }
     if (collect(&j, inputs, ninputs, &err) != MS_OK) {
-        free(inputs);
-        free(j.rel);
-        ms_pathlist_clear(&j.files);
-        return cli_fail(NULL, &err);
-    }
-    j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
-    if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK) {
-        rc = cli_fail(j.out, &err);
+        rc = cli_fail(NULL, &err);
     } else {
-        j.errors = calloc(j.files.count + 1, sizeof *j.errors);
-        j.reports = calloc(j.files.count + 1, sizeof *j.reports);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (j.errors && j.reports)
-            ms_parallel_for(j.files.count, workers(&j, threads), run_one, &j, cmd, !cli_quiet);
-        rc = j.sync && !strcmp(j.sync, "end") ? sync_outputs(&j) : 0;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (j.errors && j.reports) {
-            int r = report(&j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-            rc = r > rc ? r : rc;
-        } else {
-            rc = 5;
-        }
-        free(j.errors);
-        free(j.reports);
+        j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
+        if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK)
+            rc = cli_fail(j.out, &err);
+        else
+            rc = process(&j, cmd, threads);
     }
     free(inputs);
     free(j.rel);
