@@ -152,7 +152,8 @@ static void run_one(void *ctx, size_t i)
     if (j->unprotect && j->out_is_dir)
         strip_suffix(out);
     slash = strrchr(out, '/');
-    if (slash && j->out_is_dir) {
+    /* OUT itself exists (run() made it): only subdirectories of a mirrored tree */
+    if (slash && j->out_is_dir && slash > out + strlen(j->out)) {
         *slash = '\0';
         st = ms_mkdirs(out, &j->errors[i]);
         *slash = '/';

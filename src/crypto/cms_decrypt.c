@@ -733,7 +733,6 @@ ms_status ms_cms_decrypt_file(const struct ms_cms_keyring *k, const char *in_pat
     int fd = open(in_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the input: %s", strerror(errno));
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     ms_status st = ms_cms_decrypt_fd(k, fd, out_path, opt, result, err);
     close(fd);
     return st;

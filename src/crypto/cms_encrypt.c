@@ -44,7 +44,8 @@ struct enc {
     struct msi_buf sd_prefix, sd_suffix;
     uint8_t *inbuf;   /* pipes: one segment of plaintext */
     size_t in_filled; /* most bytes inbuf ever held (wiped on free) */
-    uint8_t *outbuf;  /* MSI_CMS_CHUNK bytes of ciphertext */
+    uint8_t *out;     /* output staging: the message's small pieces and ciphertext */
+    size_t out_len;   /* bytes staged, not yet given to the sink */
     uint8_t *segbuf;  /* strict: CBC output collected into segments */
     size_t seglen;
     uint64_t total;
@@ -56,11 +57,46 @@ static const uint8_t eoc2[4] = {0, 0, 0, 0};
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-static ms_status emit(struct enc *e, const void *p, size_t n, struct ms_error *err)
+#define OUT_CAP (MSI_CMS_CHUNK + (16u << 10)) /* a chunk of ciphertext and its framing */
+
+static ms_status sink_write(struct enc *e, const void *p, size_t n, struct ms_error *err)
 {
     if (n && e->sink(e->sctx, p, n) != 0)
         return ms_error_set(err, MS_EIO, "cannot write the output: %s", strerror(errno));
     return MS_OK;
+}
+
+/* Give the staged bytes to the sink. */
+static ms_status flush(struct enc *e, struct ms_error *err)
+{
+    ms_status st = sink_write(e, e->out, e->out_len, err);
+    e->out_len = 0;
+    return st;
+}
+
+/* Room for n (<= OUT_CAP) bytes at the end of the staging buffer. */
+static ms_status reserve(struct enc *e, size_t n, uint8_t **dst, struct ms_error *err)
+{
+    ms_status st = n > OUT_CAP - e->out_len ? flush(e, err) : MS_OK;
+    *dst = e->out + e->out_len;
+    return st;
+}
+
+/* Bytes of the message: staged, so that headers, ciphertext and the end of
+ * the structure go out in few writes. */
+static ms_status emit(struct enc *e, const void *p, size_t n, struct ms_error *err)
+{
+    uint8_t *dst;
+    if (n > OUT_CAP) {
+        ms_status st = flush(e, err);
+        return st != MS_OK ? st : sink_write(e, p, n, err);
+    }
+    ms_status st = reserve(e, n, &dst, err);
+    if (st == MS_OK && n) {
+        memcpy(dst, p, n);
+        e->out_len += n;
+    }
+    return st;
 }
 
 /* The OCTET STRING header of a ciphertext segment of n bytes (none in the
@@ -269,13 +305,20 @@ static ms_status encrypt_segment(struct enc *e, size_t n, struct ms_error *err)
     ms_status st = emit_segment_header(e, n, err);
     for (size_t done = 0, k = 0; st == MS_OK && done < n; done += k) {
         const uint8_t *p = NULL;
+        uint8_t *dst = NULL;
         int outl = 0;
         size_t max = n - done < MSI_CMS_CHUNK ? n - done : MSI_CMS_CHUNK;
-        if ((st = segment_run(e, done, max, &p, &k, err)) != MS_OK)
+        if ((st = segment_run(e, done, max, &p, &k, err)) != MS_OK ||
+            (st = reserve(e, k, &dst, err)) != MS_OK)
             break;
-        if (EVP_EncryptUpdate(e->ctx, e->outbuf, &outl, p, (int)k) != 1 || (size_t)outl != k)
+        /* the cipher writes into the staging buffer: no copy before write() */
+        if (EVP_EncryptUpdate(e->ctx, dst, &outl, p, (int)k) != 1 || (size_t)outl != k)
             return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
-        st = emit_ciphertext(e, e->outbuf, k, err);
+        if (e->det_fd < 0)
+            e->out_len += k;
+        else if (msi_fd_sink(&e->det_fd, dst, k) != 0)
+            return ms_error_set(err, MS_EIO, "cannot write the detached content: %s",
+                                strerror(errno));
     }
     return st;
 }
@@ -447,7 +490,7 @@ static void enc_free(struct enc *e)
         OPENSSL_cleanse(e->inbuf, e->in_filled); /* plaintext: every byte it ever held */
         free(e->inbuf);
     }
-    free(e->outbuf); /* ciphertext only */
+    free(e->out); /* ciphertext and structure only */
     free(e->segbuf);
     ERR_clear_error();
 }
@@ -464,7 +507,7 @@ static ms_status open_input(struct enc *e, struct ms_error *err)
         if (!(e->inbuf = malloc(e->seg)))
             return ms_error_set(err, MS_ENOMEM, "out of memory");
     }
-    if (!(e->outbuf = malloc(MSI_CMS_CHUNK)))
+    if (!(e->out = malloc(OUT_CAP)))
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     return MS_OK;
 }
@@ -500,6 +543,8 @@ static ms_status encrypt_stream(const struct ms_cms_recipients *r, int in_fd, ms
         st = e.strict ? run_strict(&e, err) : run_auth(&e, err);
     if (st == MS_OK)
         st = finish(&e, err);
+    if (st == MS_OK)
+        st = flush(&e, err);
     enc_free(&e);
     return st;
 }
@@ -527,7 +572,6 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
     int in_fd = open(in_path, O_RDONLY | O_CLOEXEC);
     if (in_fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the input: %s", strerror(errno));
-    (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     st = msi_atomic_open(out_path, tmp, sizeof tmp, &out_fd, err);
     if (st == MS_OK && det && (st = msi_atomic_open(det, dtmp, sizeof dtmp, &det_fd, err)) != MS_OK) {
         msi_atomic_commit(out_fd, tmp, out_path, false, sync, &cerr);
