@@ -210,6 +210,10 @@ ms_status msi_atomic_open(const char *path, char *tmp, size_t cap, int *fd, stru
 /** fsync + close + rename tmp to path, or unlink tmp when !ok. */
 ms_status msi_atomic_close(int fd, const char *tmp, const char *path, bool ok,
                            struct ms_error *err);
+/** The same; with sync false the file is renamed into place without an fsync
+ * (still atomic for readers; durable only once the system writes it back). */
+ms_status msi_atomic_commit(int fd, const char *tmp, const char *path, bool ok, bool sync,
+                            struct ms_error *err);
 /** Sink that writes to a file descriptor (ctx is a pointer to an int fd). */
 int msi_fd_sink(void *ctx, const void *data, size_t len);
 

@@ -76,8 +76,10 @@ MS_NODISCARD ms_status ms_cms_recipients_add_passphrase(struct ms_cms_recipients
                                                         const void *pass, size_t len,
                                                         const struct ms_cms_pwhash *cost,
                                                         struct ms_error *err);
-/** Same with the passphrase read from a file (one trailing "\n" or "\r\n" is
- * removed). Errors as above plus MS_EIO. */
+/** Same with the passphrase read from a file by the project's one rule
+ * (ms_passphrase_read_file() in crypto.h: the first line, without its "\n" or
+ * "\r\n"). Errors as above plus MS_EIO, MS_EMALFORMED (empty first line),
+ * MS_ELIMIT (longer than MS_CMS_PASSPHRASE_MAX). */
 MS_NODISCARD ms_status ms_cms_recipients_add_passphrase_file(struct ms_cms_recipients *r,
                                                              const char *path,
                                                              const struct ms_cms_pwhash *cost,
@@ -89,13 +91,17 @@ size_t ms_cms_recipients_count(const struct ms_cms_recipients *r);
 
 struct ms_cms_signer;
 
-/** Signing identity for MS_CMS_STRICT_DICOM: a private key (PEM, unencrypted)
- * and its certificate (ECDSA P-256 or RSA >= 2048, SHA-256). The certificate is
- * embedded in the SignedData. Errors: MS_EIO, MS_EMALFORMED, MS_EKEY (key does
- * not match the certificate, or is passphrase-protected), MS_EUNSUPPORTED,
- * MS_ENOMEM. The caller owns *out. */
+/** Signing identity for MS_CMS_STRICT_DICOM: a private key (PEM or DER) and
+ * its certificate (ECDSA P-256 or RSA >= 2048, SHA-256). A passphrase-protected
+ * key (encrypted PKCS#8, as `medseal keygen --passphrase-file` writes) is
+ * unlocked with the passphrase in the file key_pass_path (NULL: the key must
+ * not be encrypted; never a prompt). The certificate is embedded in the
+ * SignedData. Errors: MS_EIO, MS_EMALFORMED, MS_EKEY (key does not match the
+ * certificate; encrypted key and no or a wrong passphrase), MS_EUNSUPPORTED,
+ * MS_ENOMEM. The caller owns *out (NULL on failure). */
 MS_NODISCARD ms_status ms_cms_signer_create(struct ms_cms_signer **out, const char *key_path,
-                                            const char *cert_path, struct ms_error *err);
+                                            const char *cert_path, const char *key_pass_path,
+                                            struct ms_error *err);
 /** Free a signer. NULL is a no-op. */
 void ms_cms_signer_destroy(struct ms_cms_signer *s);
 
@@ -107,6 +113,8 @@ typedef void (*ms_cms_progress_fn)(void *ctx, uint64_t done);
 
 enum ms_cms_flags {
     MS_CMS_STRICT_DICOM = 1u << 0, /* EnvelopedData AES-256-CBC around SignedData */
+    MS_CMS_NO_FSYNC = 1u << 1,     /* file API: rename the output into place without an
+                                      fsync (atomic, not yet durable) */
 };
 
 /** Options of ms_cms_encrypt_*; zeroed (or NULL) = defaults. */
@@ -148,17 +156,22 @@ MS_NODISCARD ms_status ms_cms_keyring_create(struct ms_cms_keyring **out, struct
 /** Free the keyring, wiping passphrases and derived keys. NULL is a no-op. */
 void ms_cms_keyring_destroy(struct ms_cms_keyring *k);
 
-/** Add a private key (PEM: PKCS#8 or traditional, not passphrase-protected)
- * and optionally its certificate (cert_path may be NULL). With the
- * certificate only the recipient issued to it is tried; without it every
- * recipient of the key's type. Errors: MS_EIO, MS_EMALFORMED, MS_EKEY
- * (encrypted key, certificate does not match), MS_EUNSUPPORTED, MS_ENOMEM. */
+/** Add a private key (PEM or DER: PKCS#8, encrypted PKCS#8 or traditional; RSA
+ * or EC) and optionally its certificate (cert_path may be NULL). An encrypted
+ * key is unlocked with the passphrase in the file key_pass_path (NULL: the key
+ * must not be encrypted; never a prompt). With the certificate only the
+ * recipient issued to it is tried; without it every recipient of the key's
+ * type. Errors: MS_EIO, MS_EMALFORMED, MS_EKEY (encrypted key and no or a
+ * wrong passphrase, certificate does not match), MS_EUNSUPPORTED, MS_ENOMEM. */
 MS_NODISCARD ms_status ms_cms_keyring_add_key_file(struct ms_cms_keyring *k, const char *key_path,
-                                                   const char *cert_path, struct ms_error *err);
+                                                   const char *cert_path,
+                                                   const char *key_pass_path,
+                                                   struct ms_error *err);
 /** Add a passphrase (copied). Errors: MS_EUSAGE (empty, too long), MS_ENOMEM. */
 MS_NODISCARD ms_status ms_cms_keyring_add_passphrase(struct ms_cms_keyring *k, const void *pass,
                                                      size_t len, struct ms_error *err);
-/** Add a passphrase read from a file (one trailing newline removed). */
+/** Add a passphrase read from a file (the first line, as
+ * ms_cms_recipients_add_passphrase_file()). */
 MS_NODISCARD ms_status ms_cms_keyring_add_passphrase_file(struct ms_cms_keyring *k,
                                                           const char *path,
                                                           struct ms_error *err);
@@ -200,6 +213,12 @@ MS_NODISCARD ms_status ms_cms_probe_file(const char *path, struct ms_cms_info *i
  * before the content gives MS_EMALFORMED ("truncated"). */
 MS_NODISCARD ms_status ms_cms_probe_buffer(const void *data, size_t len,
                                            struct ms_cms_info *info, struct ms_error *err);
+/** Quick recognition from the first bytes of a file (32 are enough): the kind
+ * as far as the content type tells, without reading the recipients (an
+ * EnvelopedData is MS_CMS_ENVELOPED whatever it holds; a broken envelope may
+ * pass). For scheme tables that look at many files; ms_cms_probe_file() tells
+ * more and checks the head. */
+enum ms_cms_kind ms_cms_kind_guess(const void *head, size_t len);
 /** Scheme name of a kind for `unprotect`: "cms" for the three envelope kinds,
  * NULL otherwise. */
 const char *ms_cms_kind_scheme(enum ms_cms_kind kind);
@@ -212,6 +231,8 @@ enum ms_cms_decrypt_flags {
     /* Release the content of a plain EnvelopedData (no tag, no signature):
      * without it such files give MS_EUNSUPPORTED. */
     MS_CMS_ALLOW_UNAUTHENTICATED = 1u << 0,
+    /* Rename the output into place without an fsync (atomic, not yet durable). */
+    MS_CMS_DECRYPT_NO_FSYNC = 1u << 1,
 };
 
 /** Options of ms_cms_decrypt_*; zeroed (or NULL) = defaults. */

@@ -302,6 +302,7 @@ typedef int (*ms_sink_fn)(void *ctx, const void *data, size_t len);
 struct ms_write_options {
     bool no_preamble;     /* write the dataset only, without preamble and meta */
     bool keep_meta;       /* do not recompute group 0002 lengths/transfer syntax */
+    bool no_fsync;        /* ms_file_write(): rename into place without an fsync */
 };
 
 /** Write f as Part 10 to path atomically (temporary file + rename) in its

@@ -35,6 +35,8 @@ struct ms_protect_options {
     const char *key_file;            /* -k: symmetric key (raw 32 bytes or text format) */
     const char *private_key;         /* unprotect: --key */
     const char *certificate;         /* unprotect: --cert */
+    const char *key_passphrase_file; /* --key-passphrase-file: unlocks an encrypted
+                                        --key or --sign-key (never a prompt) */
     bool strict_dicom;               /* cms: PS3.10 7.4 EnvelopedData(SignedData) */
     const char *sign_key;            /* cms --strict-dicom, deid: signer */
     const char *sign_cert;
@@ -45,6 +47,8 @@ struct ms_protect_options {
     const char *compress;            /* NULL, "deflate", "rle", "jpeg-ls" */
     bool armor;                      /* Base64 PEM-style output */
     bool force;                      /* --i-know: allow needs_force schemes */
+    bool no_fsync;                   /* --sync end|none: outputs renamed into place
+                                        without an fsync each (still atomic) */
     const char *otp_store;           /* otp: one-time key store directory */
     const char *stego_mode;          /* stego: "lsb" or "highbits" */
     const char *stego_key_file;      /* stego: file holding the stego key (first line) */

@@ -1,16 +1,28 @@
 /* medseal protect / unprotect: files and directories (mirrored), on all
  * cores, with a progress bar on a terminal. */
+#define _GNU_SOURCE /* syncfs */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "medseal/protect.h"
 #include "medseal/util.h"
 
 #define MAX_RECIPIENTS 32
+/* Workers per CPU by default: more than one, because a worker also waits for
+ * the file system (creating, writing, and with --sync file fsync'ing each
+ * output before its rename) while the others encrypt. bench/RESULTS.md
+ * (protect) has the measurements. */
+#define WORKERS_PER_CPU_SYNC 4
+#define WORKERS_PER_CPU 2
+#define WORKERS_MAX 32
 
 struct job {
     bool unprotect;
@@ -21,14 +33,15 @@ struct job {
     char **rel;              /* output path relative to out, per file */
     struct ms_error *errors; /* per file */
     struct ms_protect_report *reports;
+    const char *sync;        /* --sync file|end|none */
 };
 
 static void help(bool unprotect)
 {
     if (unprotect)
-        printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--passphrase-file F]\n"
-               "                         [-k KEYFILE] [--otp-store DIR] [--x0 X --mu M]\n"
-               "                         [--stego-key-file F] INPUT... -o OUT\n\n"
+        printf("usage: medseal unprotect [--key KEY.pem [--cert CERT.pem]] [--key-passphrase-file F]\n"
+               "                         [--passphrase-file F] [-k KEYFILE] [--otp-store DIR]\n"
+               "                         [--x0 X --mu M] [--stego-key-file F] INPUT... -o OUT\n\n"
                "Recognises the scheme of each protected input and restores the original file\n"
                "bit-exact, after every authentication check has passed.\n");
     else
@@ -43,10 +56,15 @@ static void help(bool unprotect)
         }
     printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
            "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
-           "(cms), --key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
+           "(cms), --key-passphrase-file F (unlocks an encrypted --key or --sign-key),\n"
+           "--key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR, --otp-ttl\n"
            "SECONDS[smhd] (otp), --stego-mode lsb|highbits --stego-key-file F (stego),\n"
-           "--keep-private --rsa-pkcs1 (deid), --i-know, --threads N, --quiet.\n");
+           "--keep-private --rsa-pkcs1 (deid), --i-know,\n"
+           "--sync file|end|none (default file: each output fsync'ed before its rename;\n"
+           "end: one sync of the output file system when all are done; none: left to\n"
+           "the system), --threads N (default: 4 per CPU with --sync file, else 2),\n"
+           "--quiet. docs/protect.md\n");
 }
 
 /* "90", "90s", "15m", "12h", "7d" as seconds; UINT64_MAX when unreadable (the
@@ -77,6 +95,7 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "-k") || !strcmp(name, "--key-file")) o->key_file = value;
     else if (!strcmp(name, "--key")) o->private_key = value;
     else if (!strcmp(name, "--cert")) o->certificate = value;
+    else if (!strcmp(name, "--key-passphrase-file")) o->key_passphrase_file = value;
     else if (!strcmp(name, "--sign-key")) o->sign_key = value;
     else if (!strcmp(name, "--sign-cert")) o->sign_cert = value;
     else if (!strcmp(name, "--trust")) o->trust = value;
@@ -90,6 +109,7 @@ static bool value_option(struct job *j, const char *name, const char *value,
     else if (!strcmp(name, "--otp-ttl")) o->otp_ttl = parse_duration(value);
     else if (!strcmp(name, "-o")) j->out = value;
     else if (!strcmp(name, "--threads")) *threads = (unsigned)strtoul(value, NULL, 10);
+    else if (!strcmp(name, "--sync")) j->sync = value;
     else return false;
     return true;
 }
@@ -152,7 +172,8 @@ static void run_one(void *ctx, size_t i)
     if (j->unprotect && j->out_is_dir)
         strip_suffix(out);
     slash = strrchr(out, '/');
-    if (slash && j->out_is_dir) {
+    /* OUT itself exists (run() made it): only subdirectories of a mirrored tree */
+    if (slash && j->out_is_dir && slash > out + strlen(j->out)) {
         *slash = '\0';
         st = ms_mkdirs(out, &j->errors[i]);
         *slash = '/';
@@ -250,6 +271,77 @@ static int report(const struct job *j, double seconds)
     return rc;
 }
 
+/* Workers: --threads N, else 4 per CPU when every output waits for its fsync,
+ * 2 per CPU otherwise. */
+static unsigned workers(const struct job *j, unsigned threads)
+{
+    unsigned n = ms_cpu_count() * (j->opt.no_fsync ? WORKERS_PER_CPU : WORKERS_PER_CPU_SYNC);
+    if (threads)
+        return threads;
+    return n < WORKERS_MAX ? n : WORKERS_MAX;
+}
+
+/* --sync end: every output of the run reaches the disk before the exit
+ * status says so (one syncfs of the output's file system). */
+static int sync_outputs(const struct job *j)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(j->out, '/');
+    int fd, rc = 0;
+
+    if (j->out_is_dir)
+        snprintf(dir, sizeof dir, "%s", j->out);
+    else if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - j->out) + (slash == j->out), j->out);
+    else
+        snprintf(dir, sizeof dir, ".");
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) != 0) {
+        fprintf(stderr, "medseal: %s: cannot sync the outputs to disk: %s\n", dir,
+                strerror(errno));
+        rc = 5;
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Checks after parsing: 0 when fine, else the usage exit code (reported). */
+static int check_args(struct job *j, const char *cmd, int ninputs)
+{
+    if (ninputs == 0 || !j->out)
+        return cli_usage(cmd, ninputs ? "no output given (-o OUT)" : "no input given");
+    if (j->sync && strcmp(j->sync, "file") && strcmp(j->sync, "end") && strcmp(j->sync, "none"))
+        return cli_usage(cmd, "--sync takes file, end or none, not '%s'", j->sync);
+    j->opt.no_fsync = j->sync && strcmp(j->sync, "file") != 0;
+    if (!j->unprotect && j->opt.scheme && !ms_scheme_find(j->opt.scheme))
+        return cli_usage(cmd, "unknown scheme '%s'", j->opt.scheme);
+    return 0;
+}
+
+/* Every file on the workers, then the sync of --sync end and the report. */
+static int process(struct job *j, const char *cmd, unsigned threads)
+{
+    struct timespec t0, t1;
+    int rc, r;
+
+    j->errors = calloc(j->files.count + 1, sizeof *j->errors);
+    j->reports = calloc(j->files.count + 1, sizeof *j->reports);
+    if (!j->errors || !j->reports) {
+        free(j->errors);
+        free(j->reports);
+        return 5;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ms_parallel_for(j->files.count, workers(j, threads), run_one, j, cmd, !cli_quiet);
+    rc = j->sync && !strcmp(j->sync, "end") ? sync_outputs(j) : 0;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r = report(j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    free(j->errors);
+    free(j->reports);
+    return r > rc ? r : rc;
+}
+
 static int run(int argc, char **argv, bool unprotect)
 {
     const char *cmd = unprotect ? "unprotect" : "protect";
@@ -258,7 +350,6 @@ static int run(int argc, char **argv, bool unprotect)
     unsigned threads = 0;
     struct job j;
     struct ms_error err = {0};
-    struct timespec t0, t1;
     int i, rc, ninputs = 0;
     char **inputs = calloc((size_t)argc, sizeof *inputs);
 
@@ -285,37 +376,20 @@ static int run(int argc, char **argv, bool unprotect)
     }
     j.opt.recipients = recips;
     j.opt.nrecipients = nrecips;
-    if (ninputs == 0 || !j.out) {
+    if ((rc = check_args(&j, cmd, ninputs)) != 0) {
         free(inputs);
-        return cli_usage(cmd, ninputs ? "no output given (-o OUT)" : "no input given");
-    }
-    if (!unprotect && j.opt.scheme && !ms_scheme_find(j.opt.scheme)) {
-        free(inputs);
-        return cli_usage(cmd, "unknown scheme '%s'", j.opt.scheme);
+        return rc;
     }
     if (collect(&j, inputs, ninputs, &err) != MS_OK) {
-        free(inputs);
-        free(j.rel);
-        ms_pathlist_clear(&j.files);
-        return cli_fail(NULL, &err);
-    }
-    if (unprotect)
-        skip_auxiliary(&j);
-    j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
-    if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK) {
-        rc = cli_fail(j.out, &err);
+        rc = cli_fail(NULL, &err);
     } else {
-        j.errors = calloc(j.files.count + 1, sizeof *j.errors);
-        j.reports = calloc(j.files.count + 1, sizeof *j.reports);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (j.errors && j.reports)
-            ms_parallel_for(j.files.count, threads, run_one, &j, cmd, !cli_quiet);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        rc = (j.errors && j.reports)
-                 ? report(&j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9)
-                 : 5;
-        free(j.errors);
-        free(j.reports);
+        if (unprotect)
+            skip_auxiliary(&j);
+        j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
+        if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK)
+            rc = cli_fail(j.out, &err);
+        else
+            rc = process(&j, cmd, threads);
     }
     free(inputs);
     free(j.rel);

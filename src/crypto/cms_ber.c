@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -74,6 +76,8 @@ bool msi_buf_der_hdr(struct msi_buf *b, uint8_t tag, uint64_t len)
 
 /* ---- pull reader ---------------------------------------------------------------- */
 
+static const uint8_t no_bytes[1]; /* buf of an empty mapping: never NULL + 0 */
+
 ms_status msi_rd_init(struct msi_rd *r, msi_fill_fn fill, void *ctx, size_t cap,
                       struct ms_error *err)
 {
@@ -81,24 +85,89 @@ ms_status msi_rd_init(struct msi_rd *r, msi_fill_fn fill, void *ctx, size_t cap,
     r->fill = fill;
     r->ctx = ctx;
     r->cap = cap;
+    r->fd = -1;
     r->buf = malloc(cap);
     if (!r->buf)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     return MS_OK;
 }
 
+ms_status msi_rd_init_fd(struct msi_rd *r, int fd, size_t cap, struct ms_error *err)
+{
+    struct stat sb;
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    ms_status st;
+
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && at >= 0 && at <= sb.st_size) {
+        memset(r, 0, sizeof *r);
+        r->fd = fd;
+        r->mapped = true;
+        r->map_base = (uint64_t)at;
+        r->map_end = (uint64_t)sb.st_size;
+        r->buf = (uint8_t *)no_bytes;
+        r->eof = r->map_base == r->map_end;
+        return MS_OK;
+    }
+    if ((st = msi_rd_init(r, msi_fd_fill, NULL, cap, err)) != MS_OK)
+        return st;
+    r->fd = fd;
+    r->ctx = &r->fd;
+    return MS_OK;
+}
+
 void msi_rd_free(struct msi_rd *r)
 {
-    if (r->buf)
-        OPENSSL_cleanse(r->buf, r->cap);
-    free(r->buf);
+    if (r->mapped) {
+        if (r->len)
+            munmap(r->buf, r->len);
+    } else if (r->buf) {
+        OPENSSL_cleanse(r->buf, r->filled); /* only what was ever in it */
+        free(r->buf);
+    }
     r->buf = NULL;
+    r->len = r->pos = 0;
+}
+
+uint64_t msi_rd_remaining(const struct msi_rd *r)
+{
+    return r->mapped ? r->map_end - (r->map_base + r->pos) : UINT64_MAX;
+}
+
+/* Mapping mode: map the window that starts at the page of the current byte. */
+static ms_status remap(struct msi_rd *r, struct ms_error *err)
+{
+    static long page;
+    uint64_t at = r->map_base + r->pos, base;
+    size_t len;
+    void *p;
+
+    if (!page)
+        page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+    base = at - at % (uint64_t)page;
+    len = r->map_end - base < MSI_CMS_MAP_WINDOW ? (size_t)(r->map_end - base)
+                                                  : MSI_CMS_MAP_WINDOW;
+    if (r->len)
+        munmap(r->buf, r->len);
+    r->buf = (uint8_t *)no_bytes;
+    r->len = r->pos = 0;
+    /* populated at once: one call instead of a page fault every few pages */
+    p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, r->fd, (off_t)base);
+    if (p == MAP_FAILED)
+        return ms_error_set(err, MS_EIO, "cannot map the input: %s", strerror(errno));
+    r->buf = p;
+    r->len = len;
+    r->pos = (size_t)(at - base);
+    r->map_base = base;
+    r->eof = base + len == r->map_end;
+    return MS_OK;
 }
 
 ms_status msi_rd_want(struct msi_rd *r, size_t n, struct ms_error *err)
 {
     if (msi_rd_avail(r) >= n || r->eof)
         return MS_OK;
+    if (r->mapped)
+        return remap(r, err);
     if (r->pos > 0) {
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
         r->len -= r->pos;
@@ -112,14 +181,15 @@ ms_status msi_rd_want(struct msi_rd *r, size_t n, struct ms_error *err)
         if (got == 0)
             r->eof = true;
         r->len += got;
+        if (r->len > r->filled)
+            r->filled = r->len;
     }
     return MS_OK;
 }
 
 static void rd_consume(struct msi_rd *r, size_t n)
 {
-    r->pos += n;
-    r->off += n;
+    msi_rd_skip(r, n);
 }
 
 ms_status msi_fd_fill(void *ctx, uint8_t *dst, size_t cap, size_t *got, struct ms_error *err)

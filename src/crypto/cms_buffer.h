@@ -14,8 +14,9 @@
  * BER, and has neither RSA PKCS#1 v1.5 nor PBKDF2 passwords, which
  * gdcmanon interop needs; this module is for one small DER value.
  *
- * Passphrase-derived keys are cached for the life of the process (one
- * Argon2id run per passphrase per run, not per file) and wiped at exit.
+ * Keys come as the `cms` scheme's objects: a recipient set (its Argon2id
+ * key-encryption keys derived once) and a keyring (keys loaded once, KEKs
+ * cached), built once per run and shared by every file and thread.
  * Thread-safe. No secret ever goes into an error message. */
 #ifndef MEDSEAL_CRYPTO_CMS_BUFFER_H
 #define MEDSEAL_CRYPTO_CMS_BUFFER_H
@@ -24,54 +25,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "medseal/cms.h"
 #include "medseal/error.h"
 
 /** Largest message or plaintext handled in memory. */
 #define MSI_CMSBUF_MAX ((size_t)256 << 20)
 
-/** Who can open an envelope. Paths only: keys are read, used and wiped. */
-struct msi_cmsbuf_recipients {
-    const char *const *certs;    /* X.509 certificate files (PEM or DER) */
-    size_t ncerts;
-    const char *passphrase_file; /* may be NULL */
-    bool enveloped;              /* EnvelopedData AES-256-CBC instead of
-                                    AuthEnvelopedData AES-256-GCM */
-    bool rsa_pkcs1v15;           /* RSA key transport PKCS#1 v1.5, not OAEP */
+/** How to write an envelope; zeroed = AuthEnvelopedData, RSA-OAEP. */
+struct msi_cmsbuf_options {
+    bool enveloped;    /* EnvelopedData AES-256-CBC instead of AuthEnvelopedData
+                          AES-256-GCM */
+    bool rsa_pkcs1v15; /* RSA key transport PKCS#1 v1.5, not OAEP */
 };
 
-/** Encrypt len bytes at pt for every recipient of r into a new DER buffer
- * *der (*der_len bytes; free with msi_cmsbuf_free()). Errors: MS_EUSAGE (no
- * recipient, a certificate file without a certificate), MS_EIO,
- * MS_EMALFORMED, MS_EUNSUPPORTED (key types other than RSA >= 2048 and EC
- * P-256), MS_ELIMIT, MS_ENOMEM, MS_EINTERNAL. On failure *der is NULL. */
-MS_NODISCARD ms_status msi_cmsbuf_encrypt(const struct msi_cmsbuf_recipients *r,
+/** Encrypt len bytes at pt for every recipient of r (borrowed; built once per
+ * run, see medseal/cms.h) into a new DER buffer *der (*der_len bytes; free
+ * with msi_cmsbuf_free()). opt may be NULL. Errors: MS_EUSAGE (no
+ * recipient), MS_ELIMIT, MS_ENOMEM, MS_EINTERNAL. On failure *der is NULL.
+ * Thread-safe (r is only read). */
+MS_NODISCARD ms_status msi_cmsbuf_encrypt(const struct ms_cms_recipients *r,
+                                          const struct msi_cmsbuf_options *opt,
                                           const uint8_t *pt, size_t len, uint8_t **der,
                                           size_t *der_len, struct ms_error *err);
-
-/** What can open an envelope; at least one of key_file, passphrase_file. */
-struct msi_cmsbuf_keys {
-    const char *key_file;        /* private key (PEM or DER, not encrypted) */
-    const char *cert_file;       /* its certificate: only its recipient is tried */
-    const char *passphrase_file;
-};
 
 /** What a successful decryption found. */
 struct msi_cmsbuf_result {
     bool authenticated;          /* AuthEnvelopedData: the GCM tag checked */
     const char *content_type;    /* "AuthEnvelopedData", "EnvelopedData"; static */
-    const char *opened_by;       /* "private key", "passphrase", "password (PBKDF2)" */
+    char opened_by[32];          /* "RSA key", "EC key", "passphrase", "password (PBKDF2)" */
 };
 
-/** Decrypt the DER message (len bytes) into a new buffer *pt (*pt_len bytes,
- * free with msi_cmsbuf_free()); res may be NULL. The plaintext is returned
- * only after the GCM tag checked (AuthEnvelopedData); EnvelopedData has no
- * tag: res->authenticated is false and the caller must check the content.
- * Errors: MS_EUSAGE (no key given; certificate does not match the key),
- * MS_EMALFORMED (not DER CMS), MS_EUNSUPPORTED (other content types),
- * MS_EKEY (no given key opens a recipient, wrong passphrase, tag check or
- * padding failed), MS_ELIMIT, MS_EIO, MS_ENOMEM. On failure *pt is NULL and
- * every byte decrypted so far is wiped. */
-MS_NODISCARD ms_status msi_cmsbuf_decrypt(const struct msi_cmsbuf_keys *k, const uint8_t *der,
+/** Decrypt the DER message (len bytes) with the keys and passphrases of k
+ * (borrowed) into a new buffer *pt (*pt_len bytes, free with
+ * msi_cmsbuf_free()); res may be NULL. Keys are tried first, then
+ * passphrases on medseal's Argon2id recipients, then on PBKDF2 password
+ * recipients (`gdcmanon -p`). The plaintext is returned only after the GCM
+ * tag checked (AuthEnvelopedData); EnvelopedData has no tag:
+ * res->authenticated is false and the caller must check the content.
+ * Errors: MS_EUSAGE (k holds nothing), MS_EMALFORMED (not DER CMS),
+ * MS_EUNSUPPORTED (other content types), MS_EKEY (nothing in k opens a
+ * recipient, tag check or padding failed), MS_ELIMIT, MS_ENOMEM. On failure
+ * *pt is NULL and every byte decrypted so far is wiped. Thread-safe. */
+MS_NODISCARD ms_status msi_cmsbuf_decrypt(const struct ms_cms_keyring *k, const uint8_t *der,
                                           size_t len, uint8_t **pt, size_t *pt_len,
                                           struct msi_cmsbuf_result *res, struct ms_error *err);
 

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 #include "internal.h"
 
 #define OBUF_SLACK 64
@@ -44,8 +45,9 @@ struct dec {
     struct msi_rd det_rd;
     int det_fd;
     int out_fd;
-    uint8_t *obuf;
+    uint8_t *obuf;   /* decrypted bytes on their way out: MSI_CMS_CHUNK + slack */
     size_t ocap;
+    size_t ofilled;  /* most bytes obuf ever held (wiped on free) */
     uint64_t written;
     /* strict DICOM: the inner SignedData */
     EVP_MD_CTX *md[MAX_DIGESTS];
@@ -76,8 +78,7 @@ static ms_status src_next(struct src *s, const uint8_t **p, size_t *n, struct ms
         return st;
     *n = msi_rd_avail(s->raw);
     *p = s->raw->buf + s->raw->pos;
-    s->raw->pos += *n;
-    s->raw->off += *n;
+    msi_rd_skip(s->raw, *n);
     return MS_OK;
 }
 
@@ -111,116 +112,7 @@ static ms_status skip_optional(struct msi_ber *b, uint8_t first, size_t max, str
     return msi_ber_take(b, first, max, keep, "optional element", err);
 }
 
-/* ---- opening a recipient ------------------------------------------------------------------- */
-
-static void describe_recipients(CMS_ContentInfo *cms, char *out, size_t cap)
-{
-    struct ms_cms_info info;
-    memset(&info, 0, sizeof info);
-    msi_cms_count_recipients(cms, &info);
-    snprintf(out, cap, "RSA %u, EC %u, passphrase %u, other %u", info.key_transport,
-             info.key_agreement, info.passphrase, info.other);
-}
-
-static ms_status try_private_keys(struct dec *d, bool *opened)
-{
-    for (size_t i = 0; i < d->k->nkeys && !*opened; i++) {
-        const struct msi_cms_key *key = &d->k->keys[i];
-        if (CMS_decrypt_set1_pkey_and_peer(d->cms, key->pkey, key->cert, NULL) > 0) {
-            *opened = true;
-            snprintf(d->res->opened_by, sizeof d->res->opened_by, "%s key",
-                     EVP_PKEY_is_a(key->pkey, "EC") ? "EC" : "RSA");
-        }
-        ERR_clear_error();
-    }
-    return MS_OK;
-}
-
-/* Try every passphrase of the keyring on one Argon2id KEK recipient. */
-static ms_status try_passphrases_on(struct dec *d, CMS_RecipientInfo *ri, bool *opened,
-                                    struct ms_error *err)
-{
-    ASN1_OCTET_STRING *id = NULL;
-    ASN1_TYPE *params = NULL;
-    uint32_t t, m;
-    ms_status st;
-
-    CMS_RecipientInfo_kekri_get0_id(ri, NULL, &id, NULL, NULL, &params);
-    if (!id || id->length != MSI_CMS_SALT_LEN)
-        return ms_error_set(err, MS_EMALFORMED, "Argon2id recipient with a salt of %d bytes",
-                            id ? id->length : 0);
-    if ((st = msi_cms_argon2id_params_decode(params, &t, &m, err)) != MS_OK)
-        return st;
-    for (size_t i = 0; i < d->k->npass && !*opened; i++) {
-        unsigned char *kek = OPENSSL_malloc(MSI_CMS_KEK_LEN);
-        if (!kek)
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        if ((st = msi_cms_keyring_kek(d->k, i, id->data, t, m, kek, err)) != MS_OK) {
-            OPENSSL_clear_free(kek, MSI_CMS_KEK_LEN);
-            return st;
-        }
-        CMS_RecipientInfo_set0_key(ri, kek, MSI_CMS_KEK_LEN); /* ownership moves */
-        if (CMS_RecipientInfo_decrypt(d->cms, ri) > 0) {
-            *opened = true;
-            snprintf(d->res->opened_by, sizeof d->res->opened_by, "passphrase");
-        } else {
-            CMS_RecipientInfo_set0_key(ri, NULL, 0);
-            OPENSSL_clear_free(kek, MSI_CMS_KEK_LEN);
-        }
-        ERR_clear_error();
-    }
-    return MS_OK;
-}
-
-static ms_status try_passphrases(struct dec *d, bool *opened, struct ms_error *err)
-{
-    STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(d->cms);
-    ms_status first_problem = MS_OK;
-    struct ms_error perr;
-
-    for (int i = 0; i < sk_CMS_RecipientInfo_num(ris) && !*opened && d->k->npass; i++) {
-        CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
-        ASN1_OBJECT *other = NULL;
-        if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_KEK ||
-            CMS_RecipientInfo_kekri_get0_id(ri, NULL, NULL, NULL, &other, NULL) != 1 || !other ||
-            OBJ_cmp(other, msi_cms_argon2id_oid()) != 0)
-            continue;
-        ms_status st = try_passphrases_on(d, ri, opened, &perr);
-        if (st == MS_ENOMEM || st == MS_EINTERNAL)
-            return ms_error_set(err, st, "%s", perr.msg);
-        if (st != MS_OK && first_problem == MS_OK) {
-            first_problem = st;
-            if (err)
-                *err = perr;
-        }
-    }
-    return *opened ? MS_OK : first_problem;
-}
-
-static ms_status open_recipient(struct dec *d, struct ms_error *err)
-{
-    bool opened = false;
-    char what[96];
-    ms_status st;
-
-    if (d->k->nkeys == 0 && d->k->npass == 0)
-        return ms_error_set(err, MS_EUSAGE, "no private key or passphrase given");
-    /* CMS_DEBUG_DECRYPT: report a key that opens nothing at once instead of
-     * decrypting with a random key (the MMA countermeasure, which protects
-     * online oracles, not a local key holder). */
-    if (CMS_decrypt(d->cms, NULL, NULL, NULL, NULL, CMS_DEBUG_DECRYPT) != 1)
-        return msi_cms_ossl_error(err, MS_EMALFORMED, "cannot prepare decryption");
-    if ((st = try_private_keys(d, &opened)) != MS_OK)
-        return st;
-    if (!opened && (st = try_passphrases(d, &opened, err)) != MS_OK)
-        return st;
-    if (opened)
-        return MS_OK;
-    describe_recipients(d->cms, what, sizeof what);
-    return ms_error_set(err, MS_EKEY,
-                        "wrong key or passphrase: nothing given opens a recipient of this file "
-                        "(%s)", what);
-}
+/* ---- the cipher ------------------------------------------------------------------------------ */
 
 /* The tag length the algorithm parameters announce (GCMParameters aes-ICVlen,
  * default 12); 0 for ciphers without parameters of that shape. */
@@ -261,7 +153,7 @@ static ms_status start_cipher(struct dec *d, struct ms_error *err)
     d->chain = CMS_dataInit(d->cms, null);
     if (!d->chain) {
         BIO_free(null);
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot start decryption");
+        return msi_ossl_fail(err, MS_EUNSUPPORTED, "cannot start decryption");
     }
     BIO_get_cipher_ctx(d->chain, &d->ctx);
     if (!d->ctx)
@@ -271,14 +163,27 @@ static ms_status start_cipher(struct dec *d, struct ms_error *err)
 
 /* ---- plain envelopes (AuthEnvelopedData, EnvelopedData) ----------------------------------- */
 
+/* Decrypt k (<= ocap - slack) ciphertext bytes into obuf; *outl gets the
+ * plaintext length. */
+static ms_status decrypt_chunk(struct dec *d, const uint8_t *p, size_t k, size_t *outl,
+                               struct ms_error *err)
+{
+    int n = 0;
+    if (EVP_DecryptUpdate(d->ctx, d->obuf, &n, p, (int)k) != 1)
+        return msi_ossl_fail(err, MS_EKEY, "decryption failed");
+    *outl = (size_t)n;
+    if (*outl > d->ofilled)
+        d->ofilled = *outl;
+    return MS_OK;
+}
+
 static ms_status decrypt_run(struct dec *d, const uint8_t *p, size_t n, struct ms_error *err)
 {
     while (n > 0) {
-        size_t k = n < d->ocap - OBUF_SLACK ? n : d->ocap - OBUF_SLACK;
-        int outl = 0;
-        if (EVP_DecryptUpdate(d->ctx, d->obuf, &outl, p, (int)k) != 1)
-            return msi_cms_ossl_error(err, MS_EKEY, "decryption failed");
-        ms_status st = write_out(d, d->obuf, (size_t)outl, err);
+        size_t k = n < d->ocap - OBUF_SLACK ? n : d->ocap - OBUF_SLACK, outl = 0;
+        ms_status st = decrypt_chunk(d, p, k, &outl, err);
+        if (st == MS_OK)
+            st = write_out(d, d->obuf, outl, err);
         if (st != MS_OK)
             return st;
         p += k;
@@ -347,7 +252,7 @@ static ms_status check_tag(struct dec *d, const struct msi_buf *mac, struct ms_e
         return ms_error_set(err, MS_EKEY, "authentication failed: bad tag length %zu", taglen);
     if (EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, (int)taglen,
                             (void *)mac->p) != 1)
-        return msi_cms_ossl_error(err, MS_EKEY, "authentication failed");
+        return msi_ossl_fail(err, MS_EKEY, "authentication failed");
     if (EVP_DecryptFinal_ex(d->ctx, tmp, &outl) != 1) {
         ERR_clear_error();
         return ms_error_set(err, MS_EKEY, "authentication failed: the file was modified or is "
@@ -365,7 +270,9 @@ static ms_status finish_cbc(struct dec *d, struct ms_error *err)
         return ms_error_set(err, MS_EKEY, "decryption failed: bad padding (wrong key or "
                                           "corrupt data)");
     }
-    return write_out(d, tmp, (size_t)outl, err);
+    ms_status st = write_out(d, tmp, (size_t)outl, err);
+    OPENSSL_cleanse(tmp, sizeof tmp);
+    return st;
 }
 
 static ms_status run_plain(struct dec *d, struct ms_error *err)
@@ -386,7 +293,9 @@ static ms_status run_plain(struct dec *d, struct ms_error *err)
  * ciphertext source, holding decrypted bytes in d->obuf. */
 struct plain_src {
     struct dec *d;
-    size_t pos, len;
+    size_t pos, len;        /* decrypted bytes in d->obuf not yet handed out */
+    const uint8_t *run;     /* ciphertext not yet decrypted (in the source's buffer) */
+    size_t run_left;
     bool ended;
 };
 
@@ -398,25 +307,27 @@ static ms_status plain_fill(void *ctx, uint8_t *dst, size_t cap, size_t *got,
     ms_status st;
 
     while (ps->pos == ps->len && !ps->ended) {
-        const uint8_t *p;
-        size_t n;
         int outl = 0;
-        if ((st = src_next(&d->src, &p, &n, err)) != MS_OK)
+        if (ps->run_left == 0 && (st = src_next(&d->src, &ps->run, &ps->run_left, err)) != MS_OK)
             return st;
-        if (n > d->ocap - OBUF_SLACK)
-            return ms_error_set(err, MS_EINTERNAL, "ciphertext run too long");
-        ps->pos = 0;
-        if (n == 0) {
+        ps->pos = ps->len = 0;
+        if (ps->run_left == 0) {
             ps->ended = true;
             if (EVP_DecryptFinal_ex(d->ctx, d->obuf, &outl) != 1) {
                 ERR_clear_error();
                 return ms_error_set(err, MS_EKEY, "decryption failed: bad padding (wrong key "
                                                   "or corrupt data)");
             }
-        } else if (EVP_DecryptUpdate(d->ctx, d->obuf, &outl, p, (int)n) != 1) {
-            return msi_cms_ossl_error(err, MS_EKEY, "decryption failed");
+            ps->len = (size_t)outl;
+            if (ps->len > d->ofilled)
+                d->ofilled = ps->len;
+        } else {
+            size_t k = ps->run_left < d->ocap - OBUF_SLACK ? ps->run_left : d->ocap - OBUF_SLACK;
+            if ((st = decrypt_chunk(d, ps->run, k, &ps->len, err)) != MS_OK)
+                return st;
+            ps->run += k;
+            ps->run_left -= k;
         }
-        ps->len = (size_t)outl;
     }
     size_t k = ps->len - ps->pos < cap ? ps->len - ps->pos : cap;
     memcpy(dst, d->obuf + ps->pos, k);
@@ -437,7 +348,7 @@ static ms_status setup_digests(struct dec *d, struct ms_error *err)
     while (p < end) {
         X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)(end - p));
         if (!a)
-            return msi_cms_ossl_error(err, MS_EMALFORMED, "malformed digest algorithm");
+            return msi_ossl_fail(err, MS_EMALFORMED, "malformed digest algorithm");
         int nid = OBJ_obj2nid(a->algorithm);
         X509_ALGOR_free(a);
         if (nid != NID_sha256 && nid != NID_sha384 && nid != NID_sha512)
@@ -449,7 +360,7 @@ static ms_status setup_digests(struct dec *d, struct ms_error *err)
         d->md[d->nmd] = EVP_MD_CTX_new();
         if (!d->md[d->nmd] ||
             EVP_DigestInit_ex(d->md[d->nmd], EVP_get_digestbynid(nid), NULL) != 1)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot start a digest");
+            return msi_ossl_fail(err, MS_EINTERNAL, "cannot start a digest");
         d->md_nid[d->nmd++] = nid;
     }
     return MS_OK;
@@ -475,7 +386,7 @@ static ms_status copy_signed_content(struct dec *d, struct msi_ber *ib, struct m
             return MS_OK;
         for (int i = 0; i < d->nmd; i++)
             if (EVP_DigestUpdate(d->md[i], p, n) != 1)
-                return msi_cms_ossl_error(err, MS_EINTERNAL, "digest failed");
+                return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
         if ((st = write_out(d, p, n, err)) != MS_OK)
             return st;
     }
@@ -549,7 +460,7 @@ static ms_status signed_to_cms(struct dec *d, CMS_ContentInfo **out, struct ms_e
     } else {
         const unsigned char *p = all.p;
         *out = d2i_CMS_ContentInfo(NULL, &p, (long)all.len);
-        st = *out ? MS_OK : msi_cms_ossl_error(err, MS_EMALFORMED, "malformed SignedData");
+        st = *out ? MS_OK : msi_ossl_fail(err, MS_EMALFORMED, "malformed SignedData");
     }
     msi_buf_free(&sd, false);
     msi_buf_free(&seq, false);
@@ -576,7 +487,7 @@ static ms_status check_digest(struct dec *d, CMS_SignerInfo *si, struct ms_error
         EVP_MD_CTX *c = EVP_MD_CTX_new();
         if (!c || EVP_MD_CTX_copy_ex(c, d->md[i]) != 1 || EVP_DigestFinal_ex(c, md, &mdlen) != 1) {
             EVP_MD_CTX_free(c);
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "digest failed");
+            return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
         }
         EVP_MD_CTX_free(c);
         if (!want || (unsigned)want->length != mdlen || CRYPTO_memcmp(want->data, md, mdlen))
@@ -616,7 +527,7 @@ static ms_status verify_signers(struct dec *d, CMS_ContentInfo *sd, struct ms_er
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
     for (int i = 0; st == MS_OK && i < sk_X509_num(d->k->trusted); i++)
         if (X509_STORE_add_cert(store, sk_X509_value(d->k->trusted, i)) != 1)
-            st = msi_cms_ossl_error(err, MS_EINTERNAL, "cannot load trusted certificates");
+            st = msi_ossl_fail(err, MS_EINTERNAL, "cannot load trusted certificates");
     if (st == MS_OK) {
         X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
         if (CMS_verify(sd, d->k->trusted, store, empty, NULL,
@@ -709,7 +620,7 @@ static ms_status open_source(struct dec *d, const char *detached_path, struct ms
     d->det_fd = open(detached_path, O_RDONLY | O_CLOEXEC);
     if (d->det_fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the detached content: %s", strerror(errno));
-    ms_status st = msi_rd_init(&d->det_rd, msi_fd_fill, &d->det_fd, MSI_CMS_READ_BUF, err);
+    ms_status st = msi_rd_init_fd(&d->det_rd, d->det_fd, MSI_CMS_READ_BUF, err);
     if (st == MS_OK)
         d->src.raw = &d->det_rd;
     return st;
@@ -723,9 +634,10 @@ static ms_status decrypt_body(struct dec *d, const char *out_path, const char *d
 
     if ((st = check_kind(d, err)) != MS_OK || (st = open_source(d, detached_path, err)) != MS_OK ||
         (st = msi_cms_head_to_cms(&d->head, &d->cms, err)) != MS_OK ||
-        (st = open_recipient(d, err)) != MS_OK || (st = start_cipher(d, err)) != MS_OK)
+        (st = msi_cms_open_recipient(d->cms, d->k, d->res->opened_by,
+                                           sizeof d->res->opened_by, err)) != MS_OK || (st = start_cipher(d, err)) != MS_OK)
         return st;
-    d->ocap = MSI_CMS_READ_BUF + OBUF_SLACK;
+    d->ocap = MSI_CMS_CHUNK + OBUF_SLACK;
     d->obuf = malloc(d->ocap);
     if (!d->obuf)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
@@ -744,7 +656,8 @@ static ms_status decrypt_body(struct dec *d, const char *out_path, const char *d
         /* the temporary file is removed below anyway */
     }
     struct ms_error cerr;
-    ms_status cst = msi_atomic_close(d->out_fd, tmp, out_path, st == MS_OK, &cerr);
+    ms_status cst = msi_atomic_commit(d->out_fd, tmp, out_path, st == MS_OK,
+                                      !(d->flags & MS_CMS_DECRYPT_NO_FSYNC), &cerr);
     d->out_fd = -1;
     if (st == MS_OK && cst != MS_OK) {
         if (err)
@@ -762,10 +675,11 @@ static void dec_free(struct dec *d)
     msi_rd_free(&d->rd);
     if (d->det_rd.buf)
         msi_rd_free(&d->det_rd);
+    /* before det_fd is closed: the reader may map it */
     if (d->det_fd >= 0)
         close(d->det_fd);
     if (d->obuf) {
-        OPENSSL_cleanse(d->obuf, d->ocap);
+        OPENSSL_cleanse(d->obuf, d->ofilled); /* plaintext: every byte it ever held */
         free(d->obuf);
     }
     for (int i = 0; i < d->nmd; i++)
@@ -798,7 +712,7 @@ ms_status ms_cms_decrypt_fd(const struct ms_cms_keyring *k, int in_fd, const cha
     memset(d.res, 0, sizeof *d.res);
     if (!k || !out_path)
         return ms_error_set(err, MS_EUSAGE, "no keyring or output path");
-    if ((st = msi_rd_init(&d.rd, msi_fd_fill, &in_fd, MSI_CMS_READ_BUF, err)) != MS_OK)
+    if ((st = msi_rd_init_fd(&d.rd, in_fd, MSI_CMS_READ_BUF, err)) != MS_OK)
         return st;
     msi_ber_init(&d.ber, &d.rd);
     st = msi_cms_head_read(&d.ber, &d.head, err);
@@ -819,7 +733,6 @@ ms_status ms_cms_decrypt_file(const struct ms_cms_keyring *k, const char *in_pat
     int fd = open(in_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the input: %s", strerror(errno));
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     ms_status st = ms_cms_decrypt_fd(k, fd, out_path, opt, result, err);
     close(fd);
     return st;

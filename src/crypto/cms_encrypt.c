@@ -3,7 +3,15 @@
  * drives that context over the input in large blocks and writes the
  * ciphertext as segments of an indefinite-length [0] OCTET STRING between a
  * prefix and a suffix cut from OpenSSL's own DER of the envelope
- * (docs/formats/cms.md). Memory: two segment buffers, whatever the input. */
+ * (docs/formats/cms.md).
+ *
+ * Input: a regular file is read through a sliding read-only mapping (no copy
+ * into a buffer; the segment lengths are known from the file size before the
+ * bytes are touched); a pipe is read one segment at a time into a buffer.
+ * The cipher writes MSI_CMS_CHUNK bytes at a time into a buffer that stays in
+ * the CPU cache, which write() then copies into the page cache. Memory: a
+ * chunk buffer, a segment buffer for pipes and strict DICOM, and the mapped
+ * window, whatever the input size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,9 +20,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/rsa.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 #include "internal.h"
 
 struct enc {
@@ -23,6 +31,7 @@ struct enc {
     bool strict;
     size_t seg;
     int in_fd;
+    struct msi_rd in; /* mapping mode for a regular file (in.mapped) */
     ms_sink_fn sink;
     void *sctx;
     int det_fd; /* ciphertext alone (detached), or -1 */
@@ -33,8 +42,11 @@ struct enc {
     CMS_ContentInfo *sd;
     BIO *sd_chain;
     struct msi_buf sd_prefix, sd_suffix;
-    uint8_t *inbuf;
-    uint8_t *segbuf; /* strict: CBC output collected into segments */
+    uint8_t *inbuf;   /* pipes: one segment of plaintext */
+    size_t in_filled; /* most bytes inbuf ever held (wiped on free) */
+    uint8_t *out;     /* output staging: the message's small pieces and ciphertext */
+    size_t out_len;   /* bytes staged, not yet given to the sink */
+    uint8_t *segbuf;  /* strict: CBC output collected into segments */
     size_t seglen;
     uint64_t total;
 };
@@ -45,28 +57,74 @@ static const uint8_t eoc2[4] = {0, 0, 0, 0};
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-static ms_status emit(struct enc *e, const void *p, size_t n, struct ms_error *err)
+#define OUT_CAP (MSI_CMS_CHUNK + (16u << 10)) /* a chunk of ciphertext and its framing */
+
+static ms_status sink_write(struct enc *e, const void *p, size_t n, struct ms_error *err)
 {
     if (n && e->sink(e->sctx, p, n) != 0)
         return ms_error_set(err, MS_EIO, "cannot write the output: %s", strerror(errno));
     return MS_OK;
 }
 
-/* One ciphertext segment: an OCTET STRING in the message, or raw bytes in
- * the detached file. */
-static ms_status emit_segment(struct enc *e, const uint8_t *p, size_t n, struct ms_error *err)
+/* Give the staged bytes to the sink. */
+static ms_status flush(struct enc *e, struct ms_error *err)
+{
+    ms_status st = sink_write(e, e->out, e->out_len, err);
+    e->out_len = 0;
+    return st;
+}
+
+/* Room for n (<= OUT_CAP) bytes at the end of the staging buffer. */
+static ms_status reserve(struct enc *e, size_t n, uint8_t **dst, struct ms_error *err)
+{
+    ms_status st = n > OUT_CAP - e->out_len ? flush(e, err) : MS_OK;
+    *dst = e->out + e->out_len;
+    return st;
+}
+
+/* Bytes of the message: staged, so that headers, ciphertext and the end of
+ * the structure go out in few writes. */
+static ms_status emit(struct enc *e, const void *p, size_t n, struct ms_error *err)
+{
+    uint8_t *dst;
+    if (n > OUT_CAP) {
+        ms_status st = flush(e, err);
+        return st != MS_OK ? st : sink_write(e, p, n, err);
+    }
+    ms_status st = reserve(e, n, &dst, err);
+    if (st == MS_OK && n) {
+        memcpy(dst, p, n);
+        e->out_len += n;
+    }
+    return st;
+}
+
+/* The OCTET STRING header of a ciphertext segment of n bytes (none in the
+ * detached file). */
+static ms_status emit_segment_header(struct enc *e, size_t n, struct ms_error *err)
 {
     uint8_t hdr[10];
-    if (n == 0)
+    if (n == 0 || e->det_fd >= 0)
         return MS_OK;
-    if (e->det_fd >= 0) {
-        if (msi_fd_sink(&e->det_fd, p, n) != 0)
-            return ms_error_set(err, MS_EIO, "cannot write the detached content: %s",
-                                strerror(errno));
-        return MS_OK;
-    }
-    ms_status st = emit(e, hdr, msi_der_hdr(hdr, 0x04, n), err);
-    return st != MS_OK ? st : emit(e, p, n, err);
+    return emit(e, hdr, msi_der_hdr(hdr, 0x04, n), err);
+}
+
+/* Ciphertext bytes: into the message, or into the detached file. */
+static ms_status emit_ciphertext(struct enc *e, const uint8_t *p, size_t n, struct ms_error *err)
+{
+    if (e->det_fd < 0)
+        return emit(e, p, n, err);
+    if (n && msi_fd_sink(&e->det_fd, p, n) != 0)
+        return ms_error_set(err, MS_EIO, "cannot write the detached content: %s",
+                            strerror(errno));
+    return MS_OK;
+}
+
+/* One whole ciphertext segment (strict DICOM's collected CBC output). */
+static ms_status emit_segment(struct enc *e, const uint8_t *p, size_t n, struct ms_error *err)
+{
+    ms_status st = emit_segment_header(e, n, err);
+    return st != MS_OK ? st : emit_ciphertext(e, p, n, err);
 }
 
 static ms_status read_full(int fd, uint8_t *buf, size_t cap, size_t *got, struct ms_error *err)
@@ -85,63 +143,43 @@ static ms_status read_full(int fd, uint8_t *buf, size_t cap, size_t *got, struct
     return MS_OK;
 }
 
-/* ---- building the envelope ---------------------------------------------------------------- */
-
-static ms_status add_cert_recipient(CMS_ContentInfo *cms, const struct msi_cms_cert_recip *c,
-                                    struct ms_error *err)
+/* Length of the next plaintext segment (0 at the end of the input): from the
+ * file size for a mapped input, else by reading a whole segment into inbuf. */
+static ms_status next_segment(struct enc *e, size_t *n, struct ms_error *err)
 {
-    CMS_RecipientInfo *ri = CMS_add1_recipient_cert(cms, c->cert, CMS_KEY_PARAM);
-    if (!ri)
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot add a certificate recipient");
-    EVP_PKEY_CTX *pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
-    if (!pctx)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "no key context for a recipient");
-    if (c->ec) {
-        /* X9.63 KDF with SHA-256 (OpenSSL's default is SHA-1) */
-        if (EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot set the ECDH KDF digest");
+    if (e->in.mapped) {
+        uint64_t left = msi_rd_remaining(&e->in);
+        *n = left < e->seg ? (size_t)left : e->seg;
         return MS_OK;
     }
-    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-        EVP_PKEY_CTX_set_rsa_oaep_md(pctx, EVP_sha256()) <= 0 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot set RSA-OAEP parameters");
+    ms_status st = read_full(e->in_fd, e->inbuf, e->seg, n, err);
+    if (*n > e->in_filled)
+        e->in_filled = *n;
+    return st;
+}
+
+/* The next run (at most max bytes) of the current segment, done bytes of it
+ * being consumed already. */
+static ms_status segment_run(struct enc *e, size_t done, size_t max, const uint8_t **p,
+                             size_t *k, struct ms_error *err)
+{
+    if (!e->in.mapped) {
+        *p = e->inbuf + done;
+        *k = max;
+        return MS_OK;
+    }
+    ms_status st = msi_rd_want(&e->in, 1, err);
+    if (st != MS_OK)
+        return st;
+    *k = msi_rd_avail(&e->in) < max ? msi_rd_avail(&e->in) : max;
+    if (*k == 0)
+        return ms_error_set(err, MS_EIO, "the input file became shorter while it was read");
+    *p = e->in.buf + e->in.pos;
+    msi_rd_skip(&e->in, *k);
     return MS_OK;
 }
 
-static ms_status add_pass_recipient(CMS_ContentInfo *cms, const struct msi_cms_pass_recip *p,
-                                    struct ms_error *err)
-{
-    unsigned char *key = OPENSSL_malloc(MSI_CMS_KEK_LEN);
-    unsigned char *id = OPENSSL_malloc(MSI_CMS_SALT_LEN);
-    ASN1_OBJECT *oid = OBJ_dup(msi_cms_argon2id_oid());
-    ASN1_TYPE *params = msi_cms_argon2id_params_encode(p->t, p->m_kib);
-
-    if (!key || !id || !oid || !params)
-        goto fail;
-    memcpy(key, p->kek, MSI_CMS_KEK_LEN);
-    memcpy(id, p->salt, MSI_CMS_SALT_LEN);
-    /* add0: key, id, oid and params belong to the RecipientInfo on success */
-    if (CMS_add0_recipient_key(cms, NID_id_aes256_wrap, key, MSI_CMS_KEK_LEN, id,
-                               MSI_CMS_SALT_LEN, NULL, oid, params))
-        return MS_OK;
-fail:
-    OPENSSL_clear_free(key, MSI_CMS_KEK_LEN);
-    OPENSSL_free(id);
-    ASN1_OBJECT_free(oid);
-    ASN1_TYPE_free(params);
-    return msi_cms_ossl_error(err, MS_ENOMEM, "cannot add a passphrase recipient");
-}
-
-static ms_status add_recipients(struct enc *e, CMS_ContentInfo *cms, struct ms_error *err)
-{
-    ms_status st = MS_OK;
-    for (size_t i = 0; st == MS_OK && i < e->r->ncerts; i++)
-        st = add_cert_recipient(cms, &e->r->certs[i], err);
-    for (size_t i = 0; st == MS_OK && i < e->r->npass; i++)
-        st = add_pass_recipient(cms, &e->r->pass[i], err);
-    return st;
-}
+/* ---- building the envelope ---------------------------------------------------------------- */
 
 /* Start the content processing of cms over a null BIO (medseal writes the
  * content itself): recipients get the wrapped key, the chain holds the
@@ -154,7 +192,7 @@ static ms_status data_init(CMS_ContentInfo *cms, BIO **chain, struct ms_error *e
     *chain = CMS_dataInit(cms, null);
     if (!*chain) {
         BIO_free(null);
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot start the CMS content");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot start the CMS content");
     }
     return MS_OK;
 }
@@ -206,7 +244,7 @@ static ms_status split(CMS_ContentInfo *cms, bool envelope, struct msi_buf *pref
     int path[3], npath = 0;
     int len = i2d_CMS_ContentInfo(cms, &der);
     if (len <= 0)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot encode the CMS structure");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot encode the CMS structure");
     ms_status st = content_path(der, (size_t)len, envelope, &root, &root_len, path, &npath, err);
     if (st == MS_OK)
         st = msi_der_splice(root, root_len, path, npath, prefix, suffix, err);
@@ -231,13 +269,13 @@ static ms_status final_suffix(CMS_ContentInfo *cms, bool envelope, const struct 
 static ms_status build_envelope(struct enc *e, struct ms_error *err)
 {
     ms_status st;
-    e->env = e->strict ? CMS_EnvelopedData_create(EVP_aes_256_cbc())
-                       : CMS_AuthEnvelopedData_create(EVP_aes_256_gcm());
+    e->env = e->strict ? CMS_EnvelopedData_create(msi_cipher(MSI_AES256_CBC))
+                       : CMS_AuthEnvelopedData_create(msi_cipher(MSI_AES256_GCM));
     if (!e->env)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot create the envelope");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot create the envelope");
     if (e->strict && CMS_set1_eContentType(e->env, OBJ_nid2obj(NID_pkcs7_signed)) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot set the content type");
-    if ((st = add_recipients(e, e->env, err)) != MS_OK ||
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot set the content type");
+    if ((st = msi_cms_add_recipients(e->env, e->r, false, err)) != MS_OK ||
         (st = data_init(e->env, &e->env_chain, err)) != MS_OK)
         return st;
     BIO_get_cipher_ctx(e->env_chain, &e->ctx);
@@ -252,9 +290,9 @@ static ms_status build_signed(struct enc *e, struct ms_error *err)
     ms_status st;
     e->sd = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY | CMS_DETACHED);
     if (!e->sd)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot create the SignedData");
-    if (!CMS_add1_signer(e->sd, s->cert, s->pkey, EVP_sha256(), CMS_BINARY | CMS_NOSMIMECAP))
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot add the signer");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot create the SignedData");
+    if (!CMS_add1_signer(e->sd, s->cert, s->pkey, msi_md(MS_HASH_SHA256), CMS_BINARY | CMS_NOSMIMECAP))
+        return msi_ossl_fail(err, MS_EUNSUPPORTED, "cannot add the signer");
     if ((st = data_init(e->sd, &e->sd_chain, err)) != MS_OK)
         return st;
     return split(e->sd, false, &e->sd_prefix, &e->sd_suffix, err);
@@ -262,23 +300,40 @@ static ms_status build_signed(struct enc *e, struct ms_error *err)
 
 /* ---- AuthEnvelopedData (AES-256-GCM) --------------------------------------------------------- */
 
+static ms_status encrypt_segment(struct enc *e, size_t n, struct ms_error *err)
+{
+    ms_status st = emit_segment_header(e, n, err);
+    for (size_t done = 0, k = 0; st == MS_OK && done < n; done += k) {
+        const uint8_t *p = NULL;
+        uint8_t *dst = NULL;
+        int outl = 0;
+        size_t max = n - done < MSI_CMS_CHUNK ? n - done : MSI_CMS_CHUNK;
+        if ((st = segment_run(e, done, max, &p, &k, err)) != MS_OK ||
+            (st = reserve(e, k, &dst, err)) != MS_OK)
+            break;
+        /* the cipher writes into the staging buffer: no copy before write() */
+        if (EVP_EncryptUpdate(e->ctx, dst, &outl, p, (int)k) != 1 || (size_t)outl != k)
+            return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
+        if (e->det_fd < 0)
+            e->out_len += k;
+        else if (msi_fd_sink(&e->det_fd, dst, k) != 0)
+            return ms_error_set(err, MS_EIO, "cannot write the detached content: %s",
+                                strerror(errno));
+    }
+    return st;
+}
+
 static ms_status stream_gcm(struct enc *e, struct ms_error *err)
 {
     for (;;) {
         size_t n;
-        int outl = 0;
-        ms_status st = read_full(e->in_fd, e->inbuf, e->seg, &n, err);
-        if (st != MS_OK)
+        ms_status st = next_segment(e, &n, err);
+        if (st != MS_OK || n == 0)
             return st;
-        if (n == 0)
-            return MS_OK;
         if (n > MSI_CMS_GCM_MAX - e->total)
             return ms_error_set(err, MS_ELIMIT, "input larger than 64 GiB (the AES-GCM limit)");
         e->total += n;
-        if (EVP_EncryptUpdate(e->ctx, e->inbuf, &outl, e->inbuf, (int)n) != 1 ||
-            (size_t)outl != n)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
-        if ((st = emit_segment(e, e->inbuf, n, err)) != MS_OK)
+        if ((st = encrypt_segment(e, n, err)) != MS_OK)
             return st;
         if (e->opt->progress)
             e->opt->progress(e->opt->progress_ctx, e->total);
@@ -297,7 +352,7 @@ static ms_status run_auth(struct enc *e, struct ms_error *err)
         return st;
     if (EVP_EncryptFinal_ex(e->ctx, tmp, &outl) != 1 || outl != 0 ||
         CMS_dataFinal(e->env, e->env_chain) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot finish the GCM tag");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot finish the GCM tag");
     return MS_OK;
 }
 
@@ -312,7 +367,7 @@ static ms_status outer_put(struct enc *e, const uint8_t *p, size_t n, struct ms_
         if (k > n)
             k = n;
         if (EVP_EncryptUpdate(e->ctx, e->segbuf + e->seglen, &outl, p, (int)k) != 1)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
+            return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
         e->seglen += (size_t)outl;
         p += k;
         n -= k;
@@ -335,21 +390,27 @@ static ms_status stream_signed(struct enc *e, struct ms_error *err)
     for (;;) {
         size_t n;
         uint8_t hdr[10];
-        if ((st = read_full(e->in_fd, e->inbuf, e->seg, &n, err)) != MS_OK)
+        if ((st = next_segment(e, &n, err)) != MS_OK)
             return st;
         if (n == 0)
             break;
         e->total += n;
-        if (BIO_write(e->sd_chain, e->inbuf, (int)n) != (int)n)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "digest failed");
-        if ((st = outer_put(e, hdr, msi_der_hdr(hdr, 0x04, n), err)) != MS_OK ||
-            (st = outer_put(e, e->inbuf, n, err)) != MS_OK)
+        if ((st = outer_put(e, hdr, msi_der_hdr(hdr, 0x04, n), err)) != MS_OK)
             return st;
+        for (size_t done = 0, k = 0; done < n; done += k) {
+            const uint8_t *p = NULL;
+            if ((st = segment_run(e, done, n - done, &p, &k, err)) != MS_OK)
+                return st;
+            if (BIO_write(e->sd_chain, p, (int)k) != (int)k)
+                return msi_ossl_fail(err, MS_EINTERNAL, "digest failed");
+            if ((st = outer_put(e, p, k, err)) != MS_OK)
+                return st;
+        }
         if (e->opt->progress)
             e->opt->progress(e->opt->progress_ctx, e->total);
     }
     if (CMS_dataFinal(e->sd, e->sd_chain) != 1)
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "signing failed");
+        return msi_ossl_fail(err, MS_EUNSUPPORTED, "signing failed");
     if ((st = final_suffix(e->sd, false, &e->sd_prefix, &e->sd_suffix, err)) != MS_OK ||
         (st = outer_put(e, eoc2, 4, err)) != MS_OK)
         return st;
@@ -369,13 +430,13 @@ static ms_status run_strict(struct enc *e, struct ms_error *err)
     if ((st = stream_signed(e, err)) != MS_OK)
         return st;
     if (EVP_EncryptFinal_ex(e->ctx, e->segbuf + e->seglen, &outl) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "encryption failed");
+        return msi_ossl_fail(err, MS_EINTERNAL, "encryption failed");
     e->seglen += (size_t)outl;
     if ((st = emit_segment(e, e->segbuf, e->seglen, err)) != MS_OK)
         return st;
     e->seglen = 0;
     if (CMS_dataFinal(e->env, e->env_chain) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot finish the envelope");
+        return msi_ossl_fail(err, MS_EINTERNAL, "cannot finish the envelope");
     return MS_OK;
 }
 
@@ -387,7 +448,7 @@ static ms_status finish(struct enc *e, struct ms_error *err)
         unsigned char *der = NULL;
         int len = i2d_CMS_ContentInfo(e->env, &der);
         if (len <= 0)
-            return msi_cms_ossl_error(err, MS_EINTERNAL, "cannot encode the CMS header");
+            return msi_ossl_fail(err, MS_EINTERNAL, "cannot encode the CMS header");
         ms_status st = emit(e, der, (size_t)len, err);
         OPENSSL_free(der);
         return st;
@@ -424,15 +485,31 @@ static void enc_free(struct enc *e)
     msi_buf_free(&e->env_suffix, false);
     msi_buf_free(&e->sd_prefix, false);
     msi_buf_free(&e->sd_suffix, false);
+    msi_rd_free(&e->in);
     if (e->inbuf) {
-        OPENSSL_cleanse(e->inbuf, e->seg);
+        OPENSSL_cleanse(e->inbuf, e->in_filled); /* plaintext: every byte it ever held */
         free(e->inbuf);
     }
-    if (e->segbuf) {
-        OPENSSL_cleanse(e->segbuf, e->seg + 64);
-        free(e->segbuf);
-    }
+    free(e->out); /* ciphertext and structure only */
+    free(e->segbuf);
     ERR_clear_error();
+}
+
+/* A regular file is mapped; anything else gets a segment buffer. */
+static ms_status open_input(struct enc *e, struct ms_error *err)
+{
+    ms_status st = msi_rd_init_fd(&e->in, e->in_fd, 64, err);
+    if (st != MS_OK)
+        return st;
+    if (!e->in.mapped) {
+        msi_rd_free(&e->in);
+        e->in.fd = -1;
+        if (!(e->inbuf = malloc(e->seg)))
+            return ms_error_set(err, MS_ENOMEM, "out of memory");
+    }
+    if (!(e->out = malloc(OUT_CAP)))
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    return MS_OK;
 }
 
 static ms_status encrypt_stream(const struct ms_cms_recipients *r, int in_fd, ms_sink_fn sink,
@@ -451,11 +528,13 @@ static ms_status encrypt_stream(const struct ms_cms_recipients *r, int in_fd, ms
     e.sink = sink;
     e.sctx = ctx;
     e.det_fd = det_fd;
+    e.in.fd = -1;
     if ((st = check_options(r, opt, &e.seg, err)) != MS_OK)
         return st;
-    e.inbuf = malloc(e.seg);
-    if (!e.inbuf)
-        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    if ((st = open_input(&e, err)) != MS_OK) {
+        enc_free(&e);
+        return st;
+    }
     if (st == MS_OK && e.strict)
         st = build_signed(&e, err);
     if (st == MS_OK)
@@ -464,6 +543,8 @@ static ms_status encrypt_stream(const struct ms_cms_recipients *r, int in_fd, ms
         st = e.strict ? run_strict(&e, err) : run_auth(&e, err);
     if (st == MS_OK)
         st = finish(&e, err);
+    if (st == MS_OK)
+        st = flush(&e, err);
     enc_free(&e);
     return st;
 }
@@ -484,23 +565,23 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
     char tmp[PATH_MAX], dtmp[PATH_MAX];
     int out_fd = -1, det_fd = -1;
     const char *det = opt ? opt->detached_path : NULL;
+    bool sync = !(opt && (opt->flags & MS_CMS_NO_FSYNC));
     struct ms_error cerr;
     ms_status st;
 
     int in_fd = open(in_path, O_RDONLY | O_CLOEXEC);
     if (in_fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open the input: %s", strerror(errno));
-    (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     st = msi_atomic_open(out_path, tmp, sizeof tmp, &out_fd, err);
     if (st == MS_OK && det && (st = msi_atomic_open(det, dtmp, sizeof dtmp, &det_fd, err)) != MS_OK) {
-        msi_atomic_close(out_fd, tmp, out_path, false, &cerr);
+        msi_atomic_commit(out_fd, tmp, out_path, false, sync, &cerr);
         out_fd = -1;
     }
     if (st == MS_OK)
         st = encrypt_stream(r, in_fd, msi_fd_sink, &out_fd, det_fd, opt, err);
     close(in_fd);
     if (det_fd >= 0) {
-        ms_status c = msi_atomic_close(det_fd, dtmp, det, st == MS_OK, &cerr);
+        ms_status c = msi_atomic_commit(det_fd, dtmp, det, st == MS_OK, sync, &cerr);
         if (st == MS_OK && c != MS_OK) {
             st = c;
             if (err)
@@ -508,7 +589,7 @@ ms_status ms_cms_encrypt_file(const struct ms_cms_recipients *r, const char *in_
         }
     }
     if (out_fd >= 0) {
-        ms_status c = msi_atomic_close(out_fd, tmp, out_path, st == MS_OK, &cerr);
+        ms_status c = msi_atomic_commit(out_fd, tmp, out_path, st == MS_OK, sync, &cerr);
         if (st == MS_OK && c != MS_OK) {
             st = c;
             if (err)

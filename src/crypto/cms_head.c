@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 
 #define PKCS7_ARC 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01
 static const uint8_t oid_auth_env[] = {0x06, 0x0b, PKCS7_ARC, 0x09, 0x10, 0x01, 0x17};
@@ -142,7 +143,7 @@ ms_status msi_cms_head_to_cms(const struct msi_cms_head *h, CMS_ContentInfo **ou
     const unsigned char *p = env.p;
     *out = d2i_CMS_ContentInfo(NULL, &p, (long)env.len);
     if (!*out)
-        st = msi_cms_ossl_error(err, MS_EMALFORMED, "malformed CMS recipients");
+        st = msi_ossl_fail(err, MS_EMALFORMED, "malformed CMS recipients");
     else
         st = MS_OK;
 done:
@@ -269,13 +270,38 @@ ms_status ms_cms_probe_file(const char *path, struct ms_cms_info *info, struct m
     if (fd < 0)
         return ms_error_set(err, MS_EIO, "cannot open: %s", strerror(errno));
     struct msi_rd rd;
-    ms_status st = msi_rd_init(&rd, msi_fd_fill, &fd, 64u << 10, err);
+    ms_status st = msi_rd_init_fd(&rd, fd, 64u << 10, err);
     if (st == MS_OK) {
         st = probe(&rd, info, err);
         msi_rd_free(&rd);
     }
     close(fd);
     return st;
+}
+
+enum ms_cms_kind ms_cms_kind_guess(const void *head, size_t len)
+{
+    const uint8_t *p = head;
+    size_t i = 2, n;
+    struct msi_buf oid;
+
+    if (len < 2 || p[0] != 0x30 || p[1] > 0x84)
+        return MS_CMS_NOT_CMS;
+    if (p[1] > 0x80) /* definite long form; 0x80 (indefinite) has no length octets */
+        i += p[1] & 0x7f;
+    if (i + 2 > len || p[i] != 0x06 || p[i + 1] > 32 || i + 2 + p[i + 1] > len)
+        return MS_CMS_NOT_CMS;
+    n = 2 + (size_t)p[i + 1];
+    oid.p = (uint8_t *)(p + i);
+    oid.len = oid.cap = n;
+    if (buf_is(&oid, oid_auth_env, sizeof oid_auth_env))
+        return MS_CMS_AUTH_ENVELOPED;
+    if (buf_is(&oid, oid_env, sizeof oid_env))
+        return MS_CMS_ENVELOPED;
+    if (buf_starts(&oid, oid_pkcs7_arc, sizeof oid_pkcs7_arc) ||
+        buf_starts(&oid, oid_smime_ct_arc, sizeof oid_smime_ct_arc))
+        return MS_CMS_OTHER;
+    return MS_CMS_NOT_CMS;
 }
 
 const char *ms_cms_kind_scheme(enum ms_cms_kind kind)

@@ -19,7 +19,9 @@
 
 #define MSI_CMS_SEGMENT_DEFAULT (1u << 20)  /* ciphertext OCTET STRING segment */
 #define MSI_CMS_SEGMENT_MAX (16u << 20)
-#define MSI_CMS_READ_BUF (1u << 20)          /* input buffer of the BER reader */
+#define MSI_CMS_READ_BUF (1u << 20)          /* input buffer of the BER reader (pipes) */
+#define MSI_CMS_MAP_WINDOW (4u << 20)        /* mapped window of a regular input file */
+#define MSI_CMS_CHUNK (256u << 10)           /* cipher output per write: stays in L2 */
 #define MSI_CMS_MAX_RECIPIENTS_BYTES (4u << 20)
 #define MSI_CMS_MAX_SMALL (64u << 10)        /* algorithm ids, attributes, version */
 #define MSI_CMS_MAX_CERTS_BYTES (4u << 20)   /* certificates, signerInfos, crls */
@@ -54,6 +56,11 @@ size_t msi_der_hdr(uint8_t out[10], uint8_t tag, uint64_t len);
 typedef ms_status (*msi_fill_fn)(void *ctx, uint8_t *dst, size_t cap, size_t *got,
                                  struct ms_error *err);
 
+/* Two modes: a buffer filled by a callback (pipes, memory, decrypted
+ * streams), or, for a regular file, read-only mappings of a window of
+ * MSI_CMS_MAP_WINDOW bytes that slides along the file: no copy into a buffer,
+ * and the mapped (resident) part of the file stays bounded. Either way buf[pos
+ * .. len) are the next bytes, valid until the next msi_rd_want(). */
 struct msi_rd {
     msi_fill_fn fill;
     void *ctx;
@@ -61,14 +68,32 @@ struct msi_rd {
     size_t cap, pos, len;
     uint64_t off; /* stream offset of buf[pos] */
     bool eof;
+    size_t filled; /* buffer mode: most bytes the buffer ever held (wiped on free) */
+    int fd;        /* msi_rd_init_fd(): the file (borrowed) */
+    bool mapped;   /* mapping mode */
+    uint64_t map_base, map_end; /* mapping mode: file offsets of buf[0] and of the end */
 };
 
 ms_status msi_rd_init(struct msi_rd *r, msi_fill_fn fill, void *ctx, size_t cap,
                       struct ms_error *err);
+/** Reader of the file descriptor fd from its current offset: mapping mode for
+ * a regular file, else a buffer of cap bytes filled by read(). fd is
+ * borrowed and must stay open until msi_rd_free(); r must not move (the
+ * buffer mode's callback points into it). */
+ms_status msi_rd_init_fd(struct msi_rd *r, int fd, size_t cap, struct ms_error *err);
+/** Release the buffer (wiped) or the mapping. */
 void msi_rd_free(struct msi_rd *r);
-/** Try to make n (<= cap) bytes available; fewer only at end of input. */
+/** Try to make n (<= 16) bytes available; fewer only at end of input. */
 ms_status msi_rd_want(struct msi_rd *r, size_t n, struct ms_error *err);
 static inline size_t msi_rd_avail(const struct msi_rd *r) { return r->len - r->pos; }
+/** Consume n (<= msi_rd_avail()) bytes. */
+static inline void msi_rd_skip(struct msi_rd *r, size_t n)
+{
+    r->pos += n;
+    r->off += n;
+}
+/** Bytes left in the input, when known (mapping mode); UINT64_MAX otherwise. */
+uint64_t msi_rd_remaining(const struct msi_rd *r);
 /** Fill callback reading a file descriptor (ctx points to an int). */
 ms_status msi_fd_fill(void *ctx, uint8_t *dst, size_t cap, size_t *got, struct ms_error *err);
 
@@ -209,15 +234,8 @@ struct ms_cms_keyring {
     size_t ncache, next_slot;
 };
 
-/* ---- shared helpers (cms_keys.c) ---------------------------------------------- */
+/* ---- keys (cms_keys.c) ------------------------------------------------------------ */
 
-/** Fill err with code, the message, and the reason of the last OpenSSL error
- * (never key material); clears the OpenSSL error queue. */
-ms_status msi_cms_ossl_error(struct ms_error *err, ms_status code, const char *what);
-/** Argon2id (libsodium crypto_pwhash, v1.3, p = 1) of pass into kek. */
-ms_status msi_cms_argon2id(uint8_t kek[MSI_CMS_KEK_LEN], const uint8_t *pass, size_t len,
-                           const uint8_t salt[MSI_CMS_SALT_LEN], uint32_t t, uint32_t m_kib,
-                           struct ms_error *err);
 /** The Argon2id KEK OID (static object, do not free). */
 const ASN1_OBJECT *msi_cms_argon2id_oid(void);
 /** DER of the Argon2id parameters (SEQUENCE { version 19, t, m, p 1 }). */
@@ -230,6 +248,22 @@ ms_status msi_cms_argon2id_params_decode(const ASN1_TYPE *type, uint32_t *t, uin
 ms_status msi_cms_keyring_kek(const struct ms_cms_keyring *k, size_t pass_index,
                               const uint8_t salt[MSI_CMS_SALT_LEN], uint32_t t, uint32_t m_kib,
                               uint8_t kek[MSI_CMS_KEK_LEN], struct ms_error *err);
+
+/* ---- recipient infos (cms_recipients.c) --------------------------------------------- */
+
+/** Add a RecipientInfo to cms for every recipient of r: RSA-OAEP-SHA256 (or
+ * PKCS#1 v1.5 with rsa_pkcs1) and ECDH X9.63-SHA256 for certificates, the
+ * Argon2id KEKRecipientInfo for passphrases. */
+ms_status msi_cms_add_recipients(CMS_ContentInfo *cms, const struct ms_cms_recipients *r,
+                                 bool rsa_pkcs1, struct ms_error *err);
+/** Set the content key of cms from the first key, then passphrase (medseal's
+ * Argon2id recipients), of k that opens a recipient; opened_by gets "RSA
+ * key", "EC key" or "passphrase". Errors: MS_EUSAGE (k is empty), MS_EKEY
+ * (nothing opens: the message counts the recipients), MS_EMALFORMED /
+ * MS_EUNSUPPORTED / MS_ELIMIT (a broken or greedy passphrase recipient),
+ * MS_ENOMEM. */
+ms_status msi_cms_open_recipient(CMS_ContentInfo *cms, const struct ms_cms_keyring *k,
+                                 char *opened_by, size_t cap, struct ms_error *err);
 
 /* ---- encryption helpers for the decryptor and the probe (cms_decrypt.c) ------- */
 

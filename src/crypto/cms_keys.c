@@ -1,105 +1,18 @@
 /* Keys of the `cms` scheme: recipient sets (certificates, Argon2id
  * passphrase KEKs), keyrings (private keys, passphrases with a cache of
- * derived KEKs, trusted signer certificates), signers, and small loaders
- * for PEM/DER files and passphrase files. */
-#include <errno.h>
-#include <fcntl.h>
+ * derived KEKs, trusted signer certificates) and signers. Files, keys,
+ * certificates, passphrase files and Argon2id come from the crypto layer
+ * (crypto_internal.h); this file only checks what CMS can use. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <sodium.h>
 
 #include "crypto/cms_internal.h"
+#include "crypto/crypto_internal.h"
 
-#define MAX_PEM_FILE (1u << 20)
-
-/* ---- errors ---------------------------------------------------------------------- */
-
-ms_status msi_cms_ossl_error(struct ms_error *err, ms_status code, const char *what)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *reason = e ? ERR_reason_error_string(e) : NULL;
-    ms_error_set(err, code, "%s%s%s", what, reason ? ": " : "", reason ? reason : "");
-    ERR_clear_error();
-    return code;
-}
-
-/* ---- small files ------------------------------------------------------------------- */
-
-/* Read at most max bytes of path into a malloc'd buffer (NUL-terminated).
- * too_big is the status when the file is longer. */
-static ms_status read_small_file(const char *path, size_t max, ms_status too_big,
-                                 const char *what, uint8_t **out, size_t *out_len,
-                                 struct ms_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ms_error_set(err, MS_EIO, "cannot open the %s file: %s", what, strerror(errno));
-    uint8_t *buf = malloc(max + 2);
-    if (!buf) {
-        close(fd);
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    }
-    size_t len = 0;
-    ms_status st = MS_OK;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, max + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            st = ms_error_set(err, MS_EIO, "cannot read the %s file: %s", what, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > max) {
-            st = ms_error_set(err, too_big, "the %s file is larger than %zu bytes", what, max);
-            break;
-        }
-    }
-    close(fd);
-    if (st != MS_OK) {
-        OPENSSL_cleanse(buf, max + 2);
-        free(buf);
-        return st;
-    }
-    buf[len] = 0;
-    *out = buf;
-    *out_len = len;
-    return MS_OK;
-}
-
-static void free_secret_buf(uint8_t *p, size_t cap)
-{
-    if (p) {
-        OPENSSL_cleanse(p, cap);
-        free(p);
-    }
-}
-
-/* Passphrase bytes of a file without one trailing "\n" or "\r\n". The buffer
- * is malloc'd with capacity MS_CMS_PASSPHRASE_MAX + 2 and must be wiped. */
-static ms_status read_passphrase_file(const char *path, uint8_t **out, size_t *len,
-                                      struct ms_error *err)
-{
-    ms_status st = read_small_file(path, MS_CMS_PASSPHRASE_MAX + 2, MS_EUSAGE, "passphrase",
-                                   out, len, err);
-    if (st != MS_OK)
-        return st;
-    if (*len > 0 && (*out)[*len - 1] == '\n') {
-        (*len)--;
-        if (*len > 0 && (*out)[*len - 1] == '\r')
-            (*len)--;
-    }
-    return MS_OK;
-}
+/* ---- passphrases and keys ------------------------------------------------------------ */
 
 static ms_status check_passphrase(size_t len, struct ms_error *err)
 {
@@ -111,94 +24,46 @@ static ms_status check_passphrase(size_t len, struct ms_error *err)
     return MS_OK;
 }
 
-/* ---- certificates and keys ----------------------------------------------------------- */
-
-static ms_status load_cert(const char *path, X509 **out, struct ms_error *err)
+/* The private key at path, unlocked with the passphrase file pass_path when
+ * one is given (the project's one passphrase-file rule: ms_passphrase_read_file). */
+static ms_status load_private_key(const char *path, const char *pass_path, EVP_PKEY **out,
+                                  struct ms_error *err)
 {
-    uint8_t *data;
-    size_t len;
-    ms_status st = read_small_file(path, MAX_PEM_FILE, MS_ELIMIT, "certificate", &data, &len, err);
-    if (st != MS_OK)
-        return st;
-    BIO *bio = BIO_new_mem_buf(data, (int)len);
-    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    if (!x) {
-        const unsigned char *p = data;
-        ERR_clear_error();
-        x = d2i_X509(NULL, &p, (long)len);
-    }
-    free(data);
-    if (!x) {
-        ERR_clear_error();
-        return ms_error_set(err, MS_EMALFORMED, "not an X.509 certificate (PEM or DER)");
-    }
-    *out = x;
-    return MS_OK;
+    char pass[MS_CMS_PASSPHRASE_MAX + 1];
+    size_t len = 0;
+    ms_status st = MS_OK;
+
+    if (pass_path)
+        st = ms_passphrase_read_file(pass_path, pass, sizeof pass, &len, err);
+    if (st == MS_OK)
+        st = msi_load_private(out, path, pass_path ? pass : NULL, len, err);
+    ms_crypto_wipe(pass, sizeof pass);
+    if (st == MS_EKEY && !pass_path)
+        ms_error_set(err, MS_EKEY, "%s: the private key is passphrase-protected: give its "
+                     "passphrase file (--key-passphrase-file)", path);
+    return st;
 }
 
-static int no_passphrase_cb(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1; /* never prompt */
-}
-
-static ms_status load_private_key(const char *path, EVP_PKEY **out, struct ms_error *err)
-{
-    uint8_t *data;
-    size_t len;
-    ms_status st = read_small_file(path, MAX_PEM_FILE, MS_ELIMIT, "private key", &data, &len,
-                                   err);
-    if (st != MS_OK)
-        return st;
-    BIO *bio = BIO_new_mem_buf(data, (int)len);
-    EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase_cb, NULL) : NULL;
-    BIO_free(bio);
-    if (!pk) {
-        const unsigned char *p = data;
-        ERR_clear_error();
-        pk = d2i_AutoPrivateKey(NULL, &p, (long)len);
-    }
-    bool encrypted = strstr((const char *)data, "ENCRYPTED") != NULL;
-    OPENSSL_cleanse(data, len);
-    free(data);
-    ERR_clear_error();
-    if (!pk && encrypted)
-        return ms_error_set(err, MS_EKEY, "the private key is passphrase-protected; give an "
-                                          "unprotected PEM key");
-    if (!pk)
-        return ms_error_set(err, MS_EMALFORMED, "not a private key (PEM or DER)");
-    *out = pk;
-    return MS_OK;
-}
-
-/* RSA >= 2048 bits or EC P-256; *ec tells which. */
+/* A key CMS recipients can have: RSA >= 2048 bits (*ec false) or EC P-256 (*ec
+ * true), as the crypto layer classifies them. */
 static ms_status check_key_type(const EVP_PKEY *pk, bool *ec, struct ms_error *err)
 {
-    if (EVP_PKEY_is_a(pk, "RSA")) {
+    char name[64];
+    switch (msi_pkey_classify(pk)) {
+    case MS_PKEY_RSA:
         if (EVP_PKEY_get_bits(pk) < 2048)
             return ms_error_set(err, MS_EUNSUPPORTED, "RSA key of %d bits (at least 2048 needed)",
                                 EVP_PKEY_get_bits(pk));
         *ec = false;
         return MS_OK;
-    }
-    if (EVP_PKEY_is_a(pk, "EC")) {
-        char group[64] = "";
-        if (!EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                            NULL) ||
-            (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
-            ERR_clear_error();
-            return ms_error_set(err, MS_EUNSUPPORTED, "EC key on curve %s (only P-256)",
-                                group[0] ? group : "(unknown)");
-        }
+    case MS_PKEY_P256:
         *ec = true;
         return MS_OK;
+    default:
+        msi_pkey_describe(pk, name, sizeof name);
+        return ms_error_set(err, MS_EUNSUPPORTED, "%s keys are not supported (RSA or EC P-256)",
+                            name);
     }
-    return ms_error_set(err, MS_EUNSUPPORTED, "%s keys are not supported (RSA or EC P-256)",
-                        EVP_PKEY_get0_type_name(pk) ? EVP_PKEY_get0_type_name(pk) : "unknown");
 }
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -214,19 +79,7 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size)
     return true;
 }
 
-/* ---- Argon2id ------------------------------------------------------------------------ */
-
-ms_status msi_cms_argon2id(uint8_t kek[MSI_CMS_KEK_LEN], const uint8_t *pass, size_t len,
-                           const uint8_t salt[MSI_CMS_SALT_LEN], uint32_t t, uint32_t m_kib,
-                           struct ms_error *err)
-{
-    if (sodium_init() < 0)
-        return ms_error_set(err, MS_EINTERNAL, "libsodium failed to initialise");
-    if (crypto_pwhash(kek, MSI_CMS_KEK_LEN, (const char *)pass, len, salt, t,
-                      (size_t)m_kib * 1024u, crypto_pwhash_ALG_ARGON2ID13) != 0)
-        return ms_error_set(err, MS_ENOMEM, "Argon2id failed (out of memory for %u KiB?)", m_kib);
-    return MS_OK;
-}
+/* ---- Argon2id parameters ---------------------------------------------------------------- */
 
 static ASN1_OBJECT *argon2id_oid;
 static pthread_once_t argon2id_once = PTHREAD_ONCE_INIT;
@@ -351,7 +204,7 @@ void ms_cms_recipients_destroy(struct ms_cms_recipients *r)
         X509_free(r->certs[i].cert);
     free(r->certs);
     if (r->pass)
-        OPENSSL_cleanse(r->pass, r->cappass * sizeof *r->pass);
+        ms_crypto_wipe(r->pass, r->cappass * sizeof *r->pass);
     free(r->pass);
     free(r);
 }
@@ -365,22 +218,20 @@ ms_status ms_cms_recipients_add_cert_file(struct ms_cms_recipients *r, const cha
                                           struct ms_error *err)
 {
     X509 *x = NULL;
-    bool ec;
-    ms_status st = load_cert(path, &x, err);
+    bool ec = false;
+    ms_status st = msi_load_cert(&x, path, err);
     if (st != MS_OK)
         return st;
     EVP_PKEY *pk = X509_get0_pubkey(x);
-    if (!pk) {
-        X509_free(x);
-        return msi_cms_ossl_error(err, MS_EUNSUPPORTED, "cannot read the certificate's key");
-    }
-    if ((st = check_key_type(pk, &ec, err)) != MS_OK) {
+    if (!pk)
+        st = msi_ossl_fail(err, MS_EUNSUPPORTED, "%s: cannot read the certificate's key", path);
+    else if ((st = check_key_type(pk, &ec, err)) != MS_OK)
+        ms_error_prefix(err, "%s", path);
+    else if (!grow((void **)&r->certs, &r->capcerts, r->ncerts, sizeof *r->certs))
+        st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    if (st != MS_OK) {
         X509_free(x);
         return st;
-    }
-    if (!grow((void **)&r->certs, &r->capcerts, r->ncerts, sizeof *r->certs)) {
-        X509_free(x);
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
     }
     r->certs[r->ncerts].cert = x;
     r->certs[r->ncerts].ec = ec;
@@ -411,12 +262,12 @@ ms_status ms_cms_recipients_add_passphrase(struct ms_cms_recipients *r, const vo
     if (!grow((void **)&r->pass, &r->cappass, r->npass, sizeof *r->pass))
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     struct msi_cms_pass_recip *p = &r->pass[r->npass];
-    if (RAND_bytes(p->salt, sizeof p->salt) != 1)
-        return msi_cms_ossl_error(err, MS_EINTERNAL, "no random bytes for the salt");
+    struct ms_argon2_params params = {t, m};
     p->t = t;
     p->m_kib = m;
-    if ((st = msi_cms_argon2id(p->kek, pass, len, p->salt, t, m, err)) != MS_OK) {
-        OPENSSL_cleanse(p, sizeof *p);
+    if ((st = ms_random_bytes(p->salt, sizeof p->salt, err)) != MS_OK ||
+        (st = ms_argon2id(pass, len, p->salt, &params, p->kek, sizeof p->kek, err)) != MS_OK) {
+        ms_crypto_wipe(p, sizeof *p);
         return st;
     }
     r->npass++;
@@ -427,48 +278,64 @@ ms_status ms_cms_recipients_add_passphrase_file(struct ms_cms_recipients *r, con
                                                 const struct ms_cms_pwhash *cost,
                                                 struct ms_error *err)
 {
-    uint8_t *buf;
-    size_t len;
-    ms_status st = read_passphrase_file(path, &buf, &len, err);
-    if (st != MS_OK)
+    char pass[MS_CMS_PASSPHRASE_MAX + 1];
+    size_t len = 0;
+    ms_status st = ms_passphrase_read_file(path, pass, sizeof pass, &len, err);
+    if (st == MS_OK)
+        st = ms_cms_recipients_add_passphrase(r, pass, len, cost, err);
+    ms_crypto_wipe(pass, sizeof pass);
+    return st;
+}
+
+/* ---- private keys with their certificates ------------------------------------------------- */
+
+/* The key at key_path (unlocked with pass_path) and, when cert_path is given,
+ * its certificate, which must be for that key. */
+static ms_status load_key_and_cert(const char *key_path, const char *cert_path,
+                                   const char *pass_path, EVP_PKEY **pk, X509 **x,
+                                   struct ms_error *err)
+{
+    ms_status st = load_private_key(key_path, pass_path, pk, err);
+    if (st != MS_OK || !cert_path)
         return st;
-    st = ms_cms_recipients_add_passphrase(r, buf, len, cost, err);
-    free_secret_buf(buf, MS_CMS_PASSPHRASE_MAX + 4);
+    if ((st = msi_load_cert(x, cert_path, err)) == MS_OK && X509_check_private_key(*x, *pk) != 1) {
+        ERR_clear_error();
+        st = ms_error_set(err, MS_EKEY, "the certificate %s does not match the private key",
+                          cert_path);
+    }
+    if (st != MS_OK) {
+        EVP_PKEY_free(*pk);
+        X509_free(*x);
+        *pk = NULL;
+        *x = NULL;
+    }
     return st;
 }
 
 /* ---- signer --------------------------------------------------------------------------------- */
 
 ms_status ms_cms_signer_create(struct ms_cms_signer **out, const char *key_path,
-                               const char *cert_path, struct ms_error *err)
+                               const char *cert_path, const char *key_pass_path,
+                               struct ms_error *err)
 {
     EVP_PKEY *pk = NULL;
     X509 *x = NULL;
     bool ec;
-    ms_status st = load_private_key(key_path, &pk, err);
+    ms_status st = load_key_and_cert(key_path, cert_path, key_pass_path, &pk, &x, err);
+
+    *out = NULL;
     if (st != MS_OK)
         return st;
-    if ((st = load_cert(cert_path, &x, err)) != MS_OK)
-        goto fail;
-    if ((st = check_key_type(pk, &ec, err)) != MS_OK)
-        goto fail;
-    if (X509_check_private_key(x, pk) != 1) {
-        ERR_clear_error();
-        st = ms_error_set(err, MS_EKEY, "the signing certificate does not match the key");
-        goto fail;
-    }
-    *out = calloc(1, sizeof **out);
-    if (!*out) {
+    if ((st = check_key_type(pk, &ec, err)) == MS_OK && !(*out = calloc(1, sizeof **out)))
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
-        goto fail;
+    if (st != MS_OK) {
+        EVP_PKEY_free(pk);
+        X509_free(x);
+        return st;
     }
     (*out)->pkey = pk;
     (*out)->cert = x;
     return MS_OK;
-fail:
-    EVP_PKEY_free(pk);
-    X509_free(x);
-    return st;
 }
 
 void ms_cms_signer_destroy(struct ms_cms_signer *s)
@@ -507,48 +374,38 @@ void ms_cms_keyring_destroy(struct ms_cms_keyring *k)
     }
     free(k->keys);
     for (size_t i = 0; i < k->npass; i++)
-        free_secret_buf(k->pass[i].p, k->pass[i].len);
+        msi_secret_free(k->pass[i].p, k->pass[i].len);
     free(k->pass);
     sk_X509_pop_free(k->trusted, X509_free);
-    OPENSSL_cleanse(k->cache, sizeof k->cache);
+    ms_crypto_wipe(k->cache, sizeof k->cache);
     pthread_mutex_destroy(&k->lock);
     free(k);
 }
 
 ms_status ms_cms_keyring_add_key_file(struct ms_cms_keyring *k, const char *key_path,
-                                      const char *cert_path, struct ms_error *err)
+                                      const char *cert_path, const char *key_pass_path,
+                                      struct ms_error *err)
 {
     EVP_PKEY *pk = NULL;
     X509 *x = NULL;
-    ms_status st = load_private_key(key_path, &pk, err);
+    ms_status st = load_key_and_cert(key_path, cert_path, key_pass_path, &pk, &x, err);
     if (st != MS_OK)
         return st;
-    if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC")) {
+    /* any RSA or EC key: files from other tools may use curves medseal does not write */
+    if (!EVP_PKEY_is_a(pk, "RSA") && !EVP_PKEY_is_a(pk, "EC"))
         st = ms_error_set(err, MS_EUNSUPPORTED, "%s keys cannot open CMS recipients here "
                           "(RSA or EC)", EVP_PKEY_get0_type_name(pk));
-        goto fail;
-    }
-    if (cert_path) {
-        if ((st = load_cert(cert_path, &x, err)) != MS_OK)
-            goto fail;
-        if (X509_check_private_key(x, pk) != 1) {
-            ERR_clear_error();
-            st = ms_error_set(err, MS_EKEY, "the certificate does not match the private key");
-            goto fail;
-        }
-    }
-    if (!grow((void **)&k->keys, &k->capkeys, k->nkeys, sizeof *k->keys)) {
+    else if (!grow((void **)&k->keys, &k->capkeys, k->nkeys, sizeof *k->keys))
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
-        goto fail;
+    if (st != MS_OK) {
+        EVP_PKEY_free(pk);
+        X509_free(x);
+        return st;
     }
     k->keys[k->nkeys].pkey = pk;
     k->keys[k->nkeys].cert = x;
     k->nkeys++;
     return MS_OK;
-fail:
-    EVP_PKEY_free(pk);
-    X509_free(x);
-    return st;
 }
 
 ms_status ms_cms_keyring_add_passphrase(struct ms_cms_keyring *k, const void *pass, size_t len,
@@ -559,10 +416,11 @@ ms_status ms_cms_keyring_add_passphrase(struct ms_cms_keyring *k, const void *pa
         return st;
     if (!grow((void **)&k->pass, &k->cappass, k->npass, sizeof *k->pass))
         return ms_error_set(err, MS_ENOMEM, "out of memory");
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = malloc(len + 1); /* msi_secret_free() wipes len + 1 bytes */
     if (!copy)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     memcpy(copy, pass, len);
+    copy[len] = 0;
     k->pass[k->npass].p = copy;
     k->pass[k->npass].len = len;
     k->npass++;
@@ -572,49 +430,57 @@ ms_status ms_cms_keyring_add_passphrase(struct ms_cms_keyring *k, const void *pa
 ms_status ms_cms_keyring_add_passphrase_file(struct ms_cms_keyring *k, const char *path,
                                              struct ms_error *err)
 {
-    uint8_t *buf;
-    size_t len;
-    ms_status st = read_passphrase_file(path, &buf, &len, err);
-    if (st != MS_OK)
-        return st;
-    st = ms_cms_keyring_add_passphrase(k, buf, len, err);
-    free_secret_buf(buf, MS_CMS_PASSPHRASE_MAX + 4);
+    char pass[MS_CMS_PASSPHRASE_MAX + 1];
+    size_t len = 0;
+    ms_status st = ms_passphrase_read_file(path, pass, sizeof pass, &len, err);
+    if (st == MS_OK)
+        st = ms_cms_keyring_add_passphrase(k, pass, len, err);
+    ms_crypto_wipe(pass, sizeof pass);
+    return st;
+}
+
+/* Every PEM certificate of data, or the one DER certificate it is. */
+static ms_status push_certs(STACK_OF(X509) *to, const uint8_t *data, size_t len, int *added,
+                            struct ms_error *err)
+{
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    X509 *x = NULL;
+    ms_status st = bio ? MS_OK : ms_error_set(err, MS_ENOMEM, "out of memory");
+
+    while (st == MS_OK && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (!sk_X509_push(to, x)) {
+            X509_free(x);
+            st = ms_error_set(err, MS_ENOMEM, "out of memory");
+        } else {
+            (*added)++;
+        }
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (st == MS_OK && *added == 0 && msi_decode_cert(&x, data, len) == MS_OK) {
+        if (sk_X509_push(to, x))
+            (*added)++;
+        else
+            X509_free(x);
+    }
     return st;
 }
 
 ms_status ms_cms_keyring_add_trusted_file(struct ms_cms_keyring *k, const char *path,
                                           struct ms_error *err)
 {
-    uint8_t *data;
-    size_t len;
+    uint8_t *data = NULL;
+    size_t len = 0;
     int added = 0;
-    ms_status st = read_small_file(path, MAX_PEM_FILE, MS_ELIMIT, "certificate", &data, &len, err);
-    if (st != MS_OK)
+    ms_status st = msi_read_file(path, MSI_KEY_FILE_MAX, &data, &len, err);
+    if (st != MS_OK) {
+        ms_error_prefix(err, "%s", path);
         return st;
-    BIO *bio = BIO_new_mem_buf(data, (int)len);
-    X509 *x = NULL;
-    while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        if (!sk_X509_push(k->trusted, x)) {
-            X509_free(x);
-            st = ms_error_set(err, MS_ENOMEM, "out of memory");
-            break;
-        }
-        added++;
     }
-    BIO_free(bio);
-    ERR_clear_error();
-    if (st == MS_OK && added == 0) {
-        const unsigned char *p = data;
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x && sk_X509_push(k->trusted, x))
-            added++;
-        else
-            X509_free(x);
-        ERR_clear_error();
-    }
-    free(data);
+    st = push_certs(k->trusted, data, len, &added, err);
+    msi_secret_free(data, len);
     if (st == MS_OK && added == 0)
-        st = ms_error_set(err, MS_EMALFORMED, "no X.509 certificate in the trusted file");
+        st = ms_error_set(err, MS_EMALFORMED, "%s: no X.509 certificate in the trusted file", path);
     return st;
 }
 
@@ -623,6 +489,7 @@ ms_status msi_cms_keyring_kek(const struct ms_cms_keyring *kc, size_t pass_index
                               uint8_t kek[MSI_CMS_KEK_LEN], struct ms_error *err)
 {
     struct ms_cms_keyring *k = (struct ms_cms_keyring *)kc; /* the cache is mutable */
+    struct ms_argon2_params params = {t, m_kib};
     bool found = false;
 
     pthread_mutex_lock(&k->lock);
@@ -638,8 +505,8 @@ ms_status msi_cms_keyring_kek(const struct ms_cms_keyring *kc, size_t pass_index
     if (found)
         return MS_OK;
 
-    ms_status st = msi_cms_argon2id(kek, k->pass[pass_index].p, k->pass[pass_index].len, salt, t,
-                                    m_kib, err);
+    ms_status st = ms_argon2id(k->pass[pass_index].p, k->pass[pass_index].len, salt, &params, kek,
+                               MSI_CMS_KEK_LEN, err);
     if (st != MS_OK)
         return st;
     pthread_mutex_lock(&k->lock);

@@ -46,6 +46,16 @@ MS_NODISCARD ms_status msi_decode_private(EVP_PKEY **out, const uint8_t *data, s
  * (NULL for a bare key). Both owned by the caller. */
 MS_NODISCARD ms_status msi_decode_public(EVP_PKEY **out, X509 **cert, const uint8_t *data,
                                          size_t len, struct ms_error *err);
+/** Read and decode the private key file at path (any algorithm OpenSSL reads;
+ * encrypted ones are unlocked with pass, never by a prompt) into *out, owned
+ * by the caller. Errors as msi_read_file() and ms_pkey_parse_private(),
+ * prefixed with the path. */
+MS_NODISCARD ms_status msi_load_private(EVP_PKEY **out, const char *path, const char *pass,
+                                        size_t pass_len, struct ms_error *err);
+/** Read the X.509 certificate (PEM, or whole-file DER) at path into *out, owned
+ * by the caller. Errors: as msi_read_file(), MS_EMALFORMED (not a
+ * certificate); prefixed with the path. */
+MS_NODISCARD ms_status msi_load_cert(X509 **out, const char *path, struct ms_error *err);
 /** True when data is an encrypted private key (PEM PKCS#8 or traditional, or
  * DER EncryptedPrivateKeyInfo). */
 bool msi_is_encrypted_key(const uint8_t *data, size_t len);

@@ -214,8 +214,7 @@ ms_status msi_decode_private(EVP_PKEY **out, const uint8_t *data, size_t len, co
         return ms_error_set(err, MS_EMALFORMED, "a public key, not a private key");
     }
     if (!pk && encrypted && !pass)
-        return msi_ossl_fail(err, MS_EKEY,
-                             "encrypted private key: a passphrase is needed (--passphrase-file)");
+        return msi_ossl_fail(err, MS_EKEY, "encrypted private key: its passphrase is needed");
     if (!pk && encrypted)
         return msi_ossl_fail(err, MS_EKEY, "cannot decrypt the private key: wrong passphrase?");
     if (!pk)
@@ -305,8 +304,8 @@ ms_status ms_pkey_parse_public(struct ms_pkey **out, const uint8_t *data, size_t
     return msi_pkey_wrap(out, pk, x, false, err);
 }
 
-ms_status ms_pkey_load_private(struct ms_pkey **out, const char *path, const char *pass,
-                               size_t pass_len, struct ms_error *err)
+ms_status msi_load_private(EVP_PKEY **out, const char *path, const char *pass, size_t pass_len,
+                           struct ms_error *err)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -314,9 +313,41 @@ ms_status ms_pkey_load_private(struct ms_pkey **out, const char *path, const cha
 
     *out = NULL;
     if (rc == MS_OK) {
-        rc = ms_pkey_parse_private(out, data, len, pass, pass_len, err);
+        rc = msi_decode_private(out, data, len, pass, pass_len, err);
         msi_secret_free(data, len);
     }
+    if (rc != MS_OK)
+        ms_error_prefix(err, "%s", path);
+    return rc;
+}
+
+ms_status msi_load_cert(X509 **out, const char *path, struct ms_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ms_status rc = msi_read_file(path, MSI_KEY_FILE_MAX, &data, &len, err);
+
+    *out = NULL;
+    if (rc == MS_OK) {
+        if (msi_decode_cert(out, data, len) != MS_OK)
+            rc = ms_error_set(err, MS_EMALFORMED, "not an X.509 certificate (PEM or DER)");
+        msi_secret_free(data, len);
+    }
+    if (rc != MS_OK)
+        ms_error_prefix(err, "%s", path);
+    return rc;
+}
+
+ms_status ms_pkey_load_private(struct ms_pkey **out, const char *path, const char *pass,
+                               size_t pass_len, struct ms_error *err)
+{
+    EVP_PKEY *pk = NULL;
+    ms_status rc = msi_load_private(&pk, path, pass, pass_len, err);
+
+    *out = NULL;
+    if (rc != MS_OK)
+        return rc;
+    rc = msi_pkey_wrap(out, pk, NULL, true, err);
     if (rc != MS_OK)
         ms_error_prefix(err, "%s", path);
     return rc;

@@ -442,5 +442,5 @@ ms_status ms_file_write(struct ms_file *f, const char *path, const struct ms_wri
         msi_atomic_close(fd, tmp, path, false, NULL);
         return st;
     }
-    return msi_atomic_close(fd, tmp, path, true, err);
+    return msi_atomic_commit(fd, tmp, path, true, !(opt && opt->no_fsync), err);
 }

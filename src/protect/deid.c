@@ -199,8 +199,8 @@ static ms_status make_recipe(struct protect *p, const char *out)
 static ms_status encrypt_payload(struct protect *p)
 {
     const struct ms_protect_options *o = p->opt;
-    struct msi_cmsbuf_recipients r = {o->recipients, o->nrecipients, o->passphrase_file,
-                                      o->strict_dicom, o->rsa_pkcs1};
+    struct msi_cmsbuf_options eo = {o->strict_dicom, o->rsa_pkcs1};
+    const struct msi_run_keys *keys = NULL;
     ms_status st = ms_dataset_set_string(p->payload, TAG_RECIPE_CREATOR, MS_VR_LO,
                                          RECIPE_CREATOR, p->err);
     if (st == MS_OK)
@@ -209,7 +209,11 @@ static ms_status encrypt_payload(struct protect *p)
     if (st == MS_OK)
         st = ms_dataset_write_sink(p->payload, ms_ts_explicit_le(), mem_sink, &p->plain, p->err);
     if (st == MS_OK)
-        st = msi_cmsbuf_encrypt(&r, p->plain.p, p->plain.len, &p->der, &p->der_len, p->err);
+        st = msi_run_keys_get(o, MSI_RUN_RECIPIENTS, &keys, p->err);
+    if (st == MS_OK)
+        st = msi_cmsbuf_encrypt(keys->recipients, &eo, p->plain.p, p->plain.len, &p->der,
+                                &p->der_len, p->err);
+    msi_run_keys_release(keys);
     if (st == MS_OK)
         st = ms_dataset_set_bytes_ref(p->enc_item, TAG_ENCRYPTED_CONTENT, MS_VR_OB, p->der,
                                       p->der_len, p->err);
@@ -274,7 +278,8 @@ static ms_status deid_protect(const char *in, const char *out,
     if (st == MS_OK)
         st = encrypt_payload(&p);
     if (st == MS_OK)
-        st = ms_file_write(p.f, out, NULL, err);
+        st = ms_file_write(p.f, out, &(struct ms_write_options){.no_fsync = opt->no_fsync},
+                           err);
     if (st == MS_OK)
         fill_report(&p, out);
     protect_free(&p);
@@ -305,17 +310,21 @@ static bool ts_supported(const char *uid)
 static ms_status decrypt_item(struct unprotect *u, const struct ms_dataset *item, char *ts,
                               size_t cap)
 {
-    struct msi_cmsbuf_keys k = {u->opt->private_key, u->opt->certificate,
-                                u->opt->passphrase_file};
     const struct ms_element *content = ms_dataset_get(item, TAG_ENCRYPTED_CONTENT);
+    const struct msi_run_keys *keys = NULL;
+    ms_status st;
 
     if (!ms_dataset_get_string(item, TAG_ENCRYPTED_TS, 0, ts, cap) || !ts_supported(ts))
         return ms_error_set(u->err, MS_EUNSUPPORTED, "Encrypted Content Transfer Syntax UID "
                             "missing or not Implicit/Explicit VR Little Endian");
     if (!content || !content->value || content->length == 0)
         return ms_error_set(u->err, MS_EMALFORMED, "Encrypted Content (0400,0520) is missing");
-    return msi_cmsbuf_decrypt(&k, content->value, (size_t)content->length, &u->plain,
-                              &u->plain_len, &u->res, u->err);
+    if ((st = msi_run_keys_get(u->opt, MSI_RUN_KEYRING, &keys, u->err)) != MS_OK)
+        return st;
+    st = msi_cmsbuf_decrypt(keys->keyring, content->value, (size_t)content->length, &u->plain,
+                            &u->plain_len, &u->res, u->err);
+    msi_run_keys_release(keys);
+    return st;
 }
 
 /* Parse the decrypted bytes as a dataset in transfer syntax ts. */
@@ -422,7 +431,8 @@ static ms_status rebuild(struct unprotect *u, const char *in, const char *out)
         if (!msi_out_flush(o) && st == MS_OK)
             st = ms_error_set(u->err, MS_EIO, "write failed");
         /* the original appears only when the size and SHA-256 checked */
-        ms_status cl = msi_atomic_close(fd, tmp, out, st == MS_OK, st == MS_OK ? u->err : NULL);
+        ms_status cl = msi_atomic_commit(fd, tmp, out, st == MS_OK, !u->opt->no_fsync,
+                                         st == MS_OK ? u->err : NULL);
         if (st == MS_OK)
             st = cl;
     }
@@ -437,7 +447,8 @@ static ms_status rebuild(struct unprotect *u, const char *in, const char *out)
 }
 
 /* ms_file_write(), but the file is readable by its owner only. */
-static ms_status write_owner_only(struct ms_file *f, const char *out, struct ms_error *err)
+static ms_status write_owner_only(struct ms_file *f, const char *out, bool sync,
+                                  struct ms_error *err)
 {
     char tmp[4096];
     int fd;
@@ -450,7 +461,7 @@ static ms_status write_owner_only(struct ms_file *f, const char *out, struct ms_
         msi_atomic_close(fd, tmp, out, false, NULL);
         return st;
     }
-    return msi_atomic_close(fd, tmp, out, true, err);
+    return msi_atomic_commit(fd, tmp, out, true, sync, err);
 }
 
 /* Files from other de-identifiers: move the originals back (PS3.15 E.1.2). */
@@ -471,7 +482,7 @@ static ms_status restore(struct unprotect *u, const char *out)
         ms_dataset_get_string(ds, TAG_SOP_INSTANCE, 0, uid, sizeof uid))
         st = ms_dataset_set_string(u->d->meta, TAG_MEDIA_SOP_INSTANCE, MS_VR_UI, uid, u->err);
     if (st == MS_OK)
-        st = write_owner_only(u->d, out, u->err);
+        st = write_owner_only(u->d, out, !u->opt->no_fsync, u->err);
     snprintf(u->rep->note, sizeof u->rep->note, "%s from the Modified Attributes Sequence "
              "(no medseal recipe: not bit-exact)%s", "attributes restored",
              u->res.authenticated ? "" : "; EnvelopedData is not authenticated");

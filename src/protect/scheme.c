@@ -143,6 +143,8 @@ ms_status ms_protect_file(const char *in, const char *out, const struct ms_prote
     return protect_staged(s, in, out, opt, rep, err);
 }
 
+#define HEAD_LEN 512 /* first bytes every scheme's identify() gets */
+
 /* First bytes of a file, for recognition. */
 static size_t read_head(const char *path, uint8_t *buf, size_t cap)
 {
@@ -161,10 +163,8 @@ static bool is_output_of(const struct msi_scheme *s, const char *path, const uin
     return s->identify ? s->identify(path, head, len) : msi_pblock_identify(path, s->info.name);
 }
 
-static const struct msi_scheme *identify(const char *path)
+static const struct msi_scheme *identify(const char *path, const uint8_t *head, size_t len)
 {
-    uint8_t head[512];
-    size_t len = read_head(path, head, sizeof head);
     for (size_t i = 0; i < SCHEME_COUNT; i++)
         if (is_output_of(schemes[i], path, head, len))
             return schemes[i];
@@ -180,7 +180,9 @@ bool ms_protect_is_auxiliary(const char *path)
 
 const struct ms_scheme_info *ms_protect_identify(const char *path)
 {
-    const struct msi_scheme *s = identify(path);
+    uint8_t head[HEAD_LEN];
+    size_t len = read_head(path, head, sizeof head);
+    const struct msi_scheme *s = identify(path, head, len);
     return s ? &s->info : NULL;
 }
 
@@ -214,7 +216,7 @@ ms_status ms_unprotect_file(const char *in, const char *out,
     static const struct ms_protect_options defaults;
     struct ms_protect_report local;
     const struct msi_scheme *s;
-    uint8_t head[64];
+    uint8_t head[HEAD_LEN];
     size_t len;
 
     if (!opt)
@@ -235,7 +237,7 @@ ms_status ms_unprotect_file(const char *in, const char *out,
         unlink(raw);
         return st;
     }
-    s = identify(in);
+    s = identify(in, head, len);
     if (!s)
         return ms_error_set(err, MS_EUNSUPPORTED, "not a file protected by a known scheme");
     rep->scheme = &s->info;

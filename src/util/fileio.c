@@ -78,7 +78,13 @@ ms_status msi_atomic_open(const char *path, char *tmp, size_t cap, int *fd, stru
 ms_status msi_atomic_close(int fd, const char *tmp, const char *path, bool ok,
                            struct ms_error *err)
 {
-    if (ok && fsync(fd) != 0 && errno != EINVAL) {
+    return msi_atomic_commit(fd, tmp, path, ok, true, err);
+}
+
+ms_status msi_atomic_commit(int fd, const char *tmp, const char *path, bool ok, bool sync,
+                            struct ms_error *err)
+{
+    if (ok && sync && fsync(fd) != 0 && errno != EINVAL) {
         int e = errno;
         close(fd);
         unlink(tmp);

@@ -33,6 +33,14 @@ $M -q unprotect --passphrase-file pass.txt prot/CT0050.dcm.p7m -o p.dcm
 cmp -s p.dcm "$S/CT0050.dcm" || fail "passphrase round trip differs"
 echo "ok: cms round trips bit-exact (RSA-OAEP, EC P-256, Argon2id passphrase)"
 
+# --sync: every mode gives the same, atomic outputs; a bad mode is a usage error
+$M -q protect --sync none --to ec.cert.pem "$S" -o sn
+$M -q unprotect --sync end --key ec.key.pem sn -o sn-back
+diff -r "$S" sn-back >/dev/null || fail "--sync none/end round trip differs"
+[ -z "$(find sn sn-back -name '*.tmp*')" ] || fail "--sync: temporary files left"
+expect 2 sx.p7m $M -q protect --sync sometimes --to ec.cert.pem "$S/CT0001.dcm" -o sx.p7m
+echo "ok: --sync file|end|none"
+
 # openssl opens medseal's files; medseal opens openssl's
 openssl cms -decrypt -inform DER -binary -in prot/CT0007.dcm.p7m -inkey doc.key.pem -out o.dcm
 cmp -s o.dcm "$S/CT0007.dcm" || fail "openssl decrypt differs"
@@ -68,6 +76,35 @@ done
 [ "$(du -sb z-jpeg-ls | cut -f1)" -lt "$(du -sb prot | cut -f1)" ] || fail "jpeg-ls did not compress"
 expect 2 bad.dcm $M -q protect --compress zip --to doc.cert.pem "$S/CT0001.dcm" -o bad.dcm
 echo "ok: --compress deflate, rle, jpeg-ls"
+
+# passphrase-protected private keys (keygen writes PKCS#8 encrypted with scrypt):
+# --key-passphrase-file unlocks them for unprotect and for --sign-key; the
+# passphrase file rule is the first line, as keygen reads it
+printf 'key passphrase\nsecond line is not part of it\n' > keypass.txt
+printf 'key passphrase\r\n' > keypass-crlf.txt
+printf 'wrong key passphrase\n' > keypass-wrong.txt
+$M -q keygen --type rsa3072 --cn locked --passphrase-file keypass.txt -o lk
+$M -q keygen --type ecdsa-p256 --cert --cn locked-signer --passphrase-file keypass.txt -o lks
+head -1 lk.key.pem | grep -q 'BEGIN ENCRYPTED PRIVATE KEY' || fail "keygen key not encrypted"
+$M -q protect --to lk.cert.pem "$S" -o lprot
+$M -q unprotect --key lk.key.pem --key-passphrase-file keypass-crlf.txt lprot -o lback
+diff -r "$S" lback >/dev/null || fail "encrypted-key round trip differs"
+$M -q protect --strict-dicom --sign-key lks.key.pem --sign-cert lks.cert.pem \
+    --key-passphrase-file keypass.txt --to lk.cert.pem "$S/CT0013.dcm" -o ls.p7m
+$M -q unprotect --key lk.key.pem --key-passphrase-file keypass.txt --trust lks.cert.pem \
+    ls.p7m -o ls.dcm
+cmp -s ls.dcm "$S/CT0013.dcm" || fail "strict round trip with an encrypted signing key differs"
+expect 4 bad.dcm $M -q unprotect --key lk.key.pem --key-passphrase-file keypass-wrong.txt \
+    lprot/CT0014.dcm.p7m -o bad.dcm
+grep -q 'wrong key passphrase' err.txt && fail "the key passphrase is in the error"
+expect 4 bad.dcm $M -q unprotect --key lk.key.pem lprot/CT0014.dcm.p7m -o bad.dcm
+expect 4 bad.p7m $M -q protect --strict-dicom --sign-key lks.key.pem --sign-cert lks.cert.pem \
+    --key-passphrase-file keypass-wrong.txt --to lk.cert.pem "$S/CT0013.dcm" -o bad.p7m
+set +e; $M -q unprotect --key lk.key.pem --key-passphrase-file keypass-wrong.txt lprot \
+    -o lbad 2>/dev/null; rc=$?; set -e
+[ $rc -eq 4 ] || fail "wrong key passphrase on a directory: exit $rc"
+[ -z "$(find lbad -type f 2>/dev/null)" ] || fail "wrong key passphrase: output files left"
+echo "ok: passphrase-protected keys (--key-passphrase-file), wrong key passphrase exit 4"
 
 # failures: wrong key, wrong passphrase, tampered, truncated, not protected
 printf 'wrong\n' > wrong.txt

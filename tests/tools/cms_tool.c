@@ -101,7 +101,7 @@ static int cmd_encrypt(int argc, char **argv)
         goto done;
     }
     if ((a.pass_file && ms_cms_recipients_add_passphrase_file(r, a.pass_file, &a.cost, &err)) ||
-        (a.sign_key && ms_cms_signer_create(&s, a.sign_key, a.sign_cert, &err))) {
+        (a.sign_key && ms_cms_signer_create(&s, a.sign_key, a.sign_cert, NULL, &err))) {
         rc = fail(&err);
         goto done;
     }
@@ -145,7 +145,7 @@ static int dec_option(int argc, char **argv, int *i, struct ms_cms_keyring *k,
             cert = argv[*i + 2];
             *i += 2;
         }
-        return ms_cms_keyring_add_key_file(k, v, cert, err) == MS_OK ? 0 : -1;
+        return ms_cms_keyring_add_key_file(k, v, cert, NULL, err) == MS_OK ? 0 : -1;
     }
     if (strcmp(o, "--passphrase-file") == 0)
         return ms_cms_keyring_add_passphrase_file(k, v, err) == MS_OK ? 0 : -1;

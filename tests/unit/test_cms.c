@@ -66,6 +66,21 @@ static void write_key_cert(EVP_PKEY *pk, const char *name, const char *cn)
     X509_free(x);
 }
 
+/* Write the key of file `from` again, encrypted with the passphrase "key pass". */
+static void lock_key(const char *from, const char *to)
+{
+    BIO *b = BIO_new_file(P(from), "r");
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    FILE *f = fopen(P(to), "w");
+    if (!k || !f || !PEM_write_PKCS8PrivateKey(f, k, EVP_aes_256_cbc(), "key pass", 8, NULL, NULL)) {
+        fprintf(stderr, "cannot write %s\n", to);
+        exit(1);
+    }
+    fclose(f);
+    BIO_free(b);
+    EVP_PKEY_free(k);
+}
+
 static void make_keys(void)
 {
     EVP_PKEY *k;
@@ -91,6 +106,13 @@ static void make_keys(void)
     PEM_write_PrivateKey(f, k, EVP_aes_256_cbc(), (unsigned char *)"pw", 2, NULL, NULL);
     fclose(f);
     EVP_PKEY_free(k);
+    /* passphrase-protected keys (encrypted PKCS#8) and their passphrase files */
+    lock_key("rsa.key", "rsa-locked.key");
+    lock_key("sig.key", "sig-locked.key");
+    tu_spit(P("keypass.txt"), "key pass\n", 9);
+    tu_spit(P("keypass-wrong.txt"), "key pas\n", 8);
+    /* the one passphrase-file rule: the first line, without "\n" or "\r\n" */
+    tu_spit(P("pass-2lines.txt"), "correct horse battery\r\nsecond line\n", 36);
     tu_spit(P("pass.txt"), "correct horse battery\n", 22);
     tu_spit(P("pass-crlf.txt"), "correct horse battery\r\n", 23);
     tu_spit(P("wrong.txt"), "correct horse battery!\n", 23);
@@ -123,7 +145,7 @@ static struct ms_cms_keyring *keyring(const char *key, const char *cert, const c
     if (ms_cms_keyring_create(&k, &err) != MS_OK)
         exit(1);
     if (key)
-        CHECK_INT(ms_cms_keyring_add_key_file(k, P(key), cert ? P(cert) : NULL, &err), MS_OK);
+        CHECK_INT(ms_cms_keyring_add_key_file(k, P(key), cert ? P(cert) : NULL, NULL, &err), MS_OK);
     if (pass)
         CHECK_INT(ms_cms_keyring_add_passphrase_file(k, P(pass), &err), MS_OK);
     if (trust)
@@ -252,7 +274,7 @@ static void test_strict(const char *signer)
     char key[64], crt[64];
     snprintf(key, sizeof key, "%s.key", signer);
     snprintf(crt, sizeof crt, "%s.crt", signer);
-    CHECK_INT(ms_cms_signer_create(&s, P(key), P(crt), &err), MS_OK);
+    CHECK_INT(ms_cms_signer_create(&s, P(key), P(crt), NULL, &err), MS_OK);
     const char *certs[] = {"rsa.crt", "ec.crt", NULL};
     struct ms_cms_recipients *r = recipients(certs, true);
     struct ms_cms_encrypt_options opt = {.flags = MS_CMS_STRICT_DICOM, .signer = s,
@@ -316,6 +338,12 @@ static void test_segments_and_detached(void)
         CHECK_INT(dec(k, P("seg.cms"), P("seg.out"), NULL, NULL), MS_OK);
         CHECK(tu_same_files(P(in), P("seg.out")));
     }
+    /* outputs renamed into place without an fsync: the same files */
+    struct ms_cms_encrypt_options nosync = {.flags = MS_CMS_NO_FSYNC};
+    struct ms_cms_decrypt_options dnosync = {.flags = MS_CMS_DECRYPT_NO_FSYNC};
+    CHECK_INT(enc(r, P("big.bin"), P("ns.cms"), &nosync), MS_OK);
+    CHECK_INT(dec(k, P("ns.cms"), P("ns.out"), &dnosync, NULL), MS_OK);
+    CHECK(tu_same_files(P("big.bin"), P("ns.out")));
     struct ms_cms_encrypt_options dopt = {.detached_path = P("det.bin")};
     CHECK_INT(enc(r, P("big.bin"), P("det.hdr"), &dopt), MS_OK);
     struct ms_cms_decrypt_options ddec = {.detached_path = P("det.bin")};
@@ -449,12 +477,12 @@ static void test_wrong_keys(void)
     /* a key whose certificate is another one */
     struct ms_error err;
     CHECK_INT(ms_cms_keyring_create(&k, &err), MS_OK);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa.key"), P("rsa2.crt"), &err), MS_EKEY);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("enc.key"), NULL, &err), MS_EKEY);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("ed.key"), NULL, &err), MS_EUNSUPPORTED);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("garbage.crt"), NULL, &err), MS_EMALFORMED);
-    CHECK_INT(ms_cms_keyring_add_key_file(k, P("missing.key"), NULL, &err), MS_EIO);
-    CHECK_INT(ms_cms_keyring_add_passphrase_file(k, P("empty.txt"), &err), MS_EUSAGE);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa.key"), P("rsa2.crt"), NULL, &err), MS_EKEY);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("enc.key"), NULL, NULL, &err), MS_EKEY);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("ed.key"), NULL, NULL, &err), MS_EUNSUPPORTED);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("garbage.crt"), NULL, NULL, &err), MS_EMALFORMED);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("missing.key"), NULL, NULL, &err), MS_EIO);
+    CHECK_INT(ms_cms_keyring_add_passphrase_file(k, P("empty.txt"), &err), MS_EMALFORMED);
     CHECK_INT(ms_cms_keyring_add_trusted_file(k, P("garbage.crt"), &err), MS_EMALFORMED);
     ms_cms_keyring_destroy(k);
     ms_cms_recipients_destroy(r);
@@ -513,11 +541,72 @@ static void test_tampering(void)
     ms_cms_keyring_destroy(k);
 }
 
+/* Passphrase-protected private keys: keyring and signer, right, wrong and
+ * missing key passphrase. */
+static void test_locked_keys(void)
+{
+    const char *certs[] = {"rsa.crt", NULL};
+    struct ms_cms_recipients *r = recipients(certs, false);
+    struct ms_cms_keyring *k;
+    struct ms_cms_signer *s = NULL;
+    struct ms_error err;
+
+    CHECK_INT(enc(r, P("ct.dcm"), P("lk.cms"), NULL), MS_OK);
+    CHECK_INT(ms_cms_keyring_create(&k, &err), MS_OK);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), P("rsa.crt"), P("keypass.txt"),
+                                          &err), MS_OK);
+    CHECK_INT(dec(k, P("lk.cms"), P("lk.out"), NULL, NULL), MS_OK);
+    CHECK(tu_same_files(P("ct.dcm"), P("lk.out")));
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), NULL, P("keypass-wrong.txt"),
+                                          &err), MS_EKEY);
+    CHECK(strstr(err.msg, "key pas") == NULL); /* never the passphrase */
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), NULL, NULL, &err), MS_EKEY);
+    CHECK(strstr(err.msg, "passphrase") != NULL);
+    CHECK_INT(ms_cms_keyring_add_key_file(k, P("rsa-locked.key"), NULL, P("missing.txt"), &err),
+              MS_EIO);
+    ms_cms_keyring_destroy(k);
+
+    CHECK_INT(ms_cms_signer_create(&s, P("sig-locked.key"), P("sig.crt"), P("keypass.txt"), &err),
+              MS_OK);
+    struct ms_cms_encrypt_options opt = {.flags = MS_CMS_STRICT_DICOM, .signer = s};
+    CHECK_INT(enc(r, P("ct.dcm"), P("lks.cms"), &opt), MS_OK);
+    k = keyring("rsa.key", NULL, NULL, "sig.crt");
+    CHECK_INT(dec(k, P("lks.cms"), P("lks.out"), NULL, NULL), MS_OK);
+    CHECK(tu_same_files(P("ct.dcm"), P("lks.out")));
+    ms_cms_keyring_destroy(k);
+    ms_cms_signer_destroy(s);
+    s = NULL;
+    CHECK_INT(ms_cms_signer_create(&s, P("sig-locked.key"), P("sig.crt"), P("keypass-wrong.txt"),
+                                   &err), MS_EKEY);
+    CHECK(s == NULL);
+    CHECK_INT(ms_cms_signer_create(&s, P("sig-locked.key"), P("sig.crt"), NULL, &err), MS_EKEY);
+    ms_cms_recipients_destroy(r);
+}
+
+/* Encryption and decryption read passphrase files by the same rule: a file
+ * with a second line opens what its first line alone encrypted. */
+static void test_passphrase_file_rule(void)
+{
+    struct ms_cms_recipients *r;
+    struct ms_error err;
+    CHECK_INT(ms_cms_recipients_create(&r, &err), MS_OK);
+    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("pass-2lines.txt"), &fast, &err), MS_OK);
+    CHECK_INT(enc(r, P("small.bin"), P("rule.cms"), NULL), MS_OK);
+    struct ms_cms_keyring *k = keyring(NULL, NULL, "pass.txt", NULL);
+    CHECK_INT(dec(k, P("rule.cms"), P("rule.out"), NULL, NULL), MS_OK);
+    CHECK(tu_same_files(P("small.bin"), P("rule.out")));
+    ms_cms_keyring_destroy(k);
+    k = keyring(NULL, NULL, "pass-crlf.txt", NULL);
+    CHECK_INT(dec(k, P("rule.cms"), P("rule.out"), NULL, NULL), MS_OK);
+    ms_cms_keyring_destroy(k);
+    ms_cms_recipients_destroy(r);
+}
+
 static void test_strict_failures(void)
 {
     struct ms_cms_signer *s;
     struct ms_error err;
-    CHECK_INT(ms_cms_signer_create(&s, P("sig.key"), P("sig.crt"), &err), MS_OK);
+    CHECK_INT(ms_cms_signer_create(&s, P("sig.key"), P("sig.crt"), NULL, &err), MS_OK);
     const char *certs[] = {"rsa.crt", NULL};
     struct ms_cms_recipients *r = recipients(certs, false);
     struct ms_cms_encrypt_options opt = {.flags = MS_CMS_STRICT_DICOM, .signer = s};
@@ -545,8 +634,8 @@ static void test_strict_failures(void)
     CHECK_INT(ms_cms_encrypt_file(r, P("ct.dcm"), P("sf3.cms"), &bad, &err), MS_EUSAGE);
     CHECK(!tu_exists(P("sf3.cms")));
     struct ms_cms_signer *s2 = NULL;
-    CHECK_INT(ms_cms_signer_create(&s2, P("sig.key"), P("rsasig.crt"), &err), MS_EKEY);
-    CHECK_INT(ms_cms_signer_create(&s2, P("ed.key"), P("ed.crt"), &err), MS_EUNSUPPORTED);
+    CHECK_INT(ms_cms_signer_create(&s2, P("sig.key"), P("rsasig.crt"), NULL, &err), MS_EKEY);
+    CHECK_INT(ms_cms_signer_create(&s2, P("ed.key"), P("ed.crt"), NULL, &err), MS_EUNSUPPORTED);
     ms_cms_recipients_destroy(r);
     ms_cms_signer_destroy(s);
 }
@@ -563,7 +652,7 @@ static void test_bad_recipients(void)
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("ed.crt"), &err), MS_EUNSUPPORTED);
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("garbage.crt"), &err), MS_EMALFORMED);
     CHECK_INT(ms_cms_recipients_add_cert_file(r, P("missing.crt"), &err), MS_EIO);
-    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("empty.txt"), NULL, &err), MS_EUSAGE);
+    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("empty.txt"), NULL, &err), MS_EMALFORMED);
     CHECK_INT(ms_cms_recipients_add_passphrase(r, "x", 0, NULL, &err), MS_EUSAGE);
     static char longpass[MS_CMS_PASSPHRASE_MAX + 1];
     memset(longpass, 'a', sizeof longpass);
@@ -695,6 +784,8 @@ int main(void)
     test_wrong_keys();
     test_tampering();
     test_strict_failures();
+    test_locked_keys();
+    test_passphrase_file_rule();
     test_bad_recipients();
     test_passphrase_params();
     test_malformed_structures();

@@ -603,7 +603,7 @@ static void test_wrong_keys(void)
     expect_fail(out, key2, NULL, NULL, MS_EKEY);            /* wrong RSA key */
     expect_fail(out, eckey, NULL, NULL, MS_EKEY);           /* wrong kind of key */
     expect_fail(out, key2, cert2, NULL, MS_EKEY);           /* no recipient for cert2 */
-    expect_fail(out, key1, cert2, NULL, MS_EUSAGE);         /* cert does not match key */
+    expect_fail(out, key1, cert2, NULL, MS_EKEY);           /* cert does not match key */
     expect_fail(out, NULL, NULL, pass_ok, MS_EKEY);         /* no passphrase recipient */
     expect_fail(out, NULL, NULL, NULL, MS_EUSAGE);          /* no key at all */
     expect_fail(out, tmp("nokey.pem"), NULL, NULL, MS_EIO); /* key file missing */
@@ -617,6 +617,42 @@ static void test_wrong_keys(void)
     o.strict_dicom = true;                                  /* EnvelopedData */
     CHECK(protect(in, outp, &o) == MS_OK);
     expect_fail(outp, NULL, NULL, pass_bad, MS_EKEY);
+}
+
+/* A passphrase-protected private key (encrypted PKCS#8 with scrypt, as
+ * keygen writes it) unlocked with --key-passphrase-file; wrong or missing key
+ * passphrase: MS_EKEY and no output. */
+static void test_locked_key(void)
+{
+    struct ms_protect_options o = cert_options(eccert);
+    const char *in = tmp("lk_in.dcm"), *out = tmp("lk_d.dcm"), *re = tmp("lk_re.dcm");
+    const char *locked = tmp("eckey_locked.pem"), *kp = tmp("keypass.txt"),
+               *kbad = tmp("keypass_bad.txt");
+    struct ms_pkey *k = NULL;
+    struct ms_error err = {0};
+
+    CHECK(ms_pkey_load_private(&k, eckey, NULL, 0, &err) == MS_OK);
+    CHECK(k && ms_pkey_write_private(k, locked, "key pass", 8, &err) == MS_OK);
+    ms_pkey_destroy(k);
+    tu_spit(kp, "key pass\n", 9);
+    tu_spit(kbad, "key pas\n", 8);
+    write_synthetic(in, UID_INSTANCE);
+    CHECK(protect(in, out, &o) == MS_OK);
+
+    memset(&o, 0, sizeof o);
+    o.private_key = locked;
+    o.key_passphrase_file = kp;
+    unlink(re);
+    CHECK_INT(ms_unprotect_file(out, re, &o, NULL, &err), MS_OK);
+    CHECK(tu_same_files(in, re));
+    o.key_passphrase_file = kbad;
+    unlink(re);
+    CHECK_INT(ms_unprotect_file(out, re, &o, NULL, &err), MS_EKEY);
+    CHECK(!tu_exists(re));
+    CHECK(strstr(err.msg, "key pas") == NULL);
+    o.key_passphrase_file = NULL;
+    CHECK_INT(ms_unprotect_file(out, re, &o, NULL, &err), MS_EKEY);
+    CHECK(!tu_exists(re));
 }
 
 static void test_protect_refusals(void)
@@ -766,6 +802,29 @@ static void test_missing(void)
 
 /* ---- crafted encrypted contents ---------------------------------------------------------- */
 
+/* The `cms` scheme's key objects, as the schemes build them once per run. */
+static struct ms_cms_recipients *cms_recipients(const char *cert, const char *pass)
+{
+    struct ms_cms_recipients *r = NULL;
+    CHECK(ms_cms_recipients_create(&r, NULL) == MS_OK);
+    if (r && cert)
+        CHECK(ms_cms_recipients_add_cert_file(r, cert, NULL) == MS_OK);
+    if (r && pass)
+        CHECK(ms_cms_recipients_add_passphrase_file(r, pass, NULL, NULL) == MS_OK);
+    return r;
+}
+
+static struct ms_cms_keyring *cms_keyring(const char *key, const char *pass)
+{
+    struct ms_cms_keyring *k = NULL;
+    CHECK(ms_cms_keyring_create(&k, NULL) == MS_OK);
+    if (k && key)
+        CHECK(ms_cms_keyring_add_key_file(k, key, NULL, NULL, NULL) == MS_OK);
+    if (k && pass)
+        CHECK(ms_cms_keyring_add_passphrase_file(k, pass, NULL) == MS_OK);
+    return k;
+}
+
 struct crafted {
     const uint8_t *plain;
     size_t len;
@@ -774,12 +833,12 @@ struct crafted {
 static void put_crafted(struct ms_dataset *ds, struct ms_dataset *item, void *ctx)
 {
     const struct crafted *c = ctx;
-    struct msi_cmsbuf_recipients r = {one_cert, 1, NULL, false, false};
+    struct ms_cms_recipients *r = cms_recipients(cert1, NULL);
     uint8_t *der = NULL;
     size_t dlen = 0;
     (void)ds;
-    one_cert[0] = cert1;
-    CHECK(msi_cmsbuf_encrypt(&r, c->plain, c->len, &der, &dlen, NULL) == MS_OK);
+    CHECK(msi_cmsbuf_encrypt(r, NULL, c->plain, c->len, &der, &dlen, NULL) == MS_OK);
+    ms_cms_recipients_destroy(r);
     if (item && der)
         CHECK(ms_dataset_set_bytes(item, MS_TAG(0x0400, 0x0520), MS_VR_OB, der, dlen, NULL) ==
               MS_OK);
@@ -939,52 +998,44 @@ static void test_recipe(void)
 static void test_cms_compat(void)
 {
     static const uint8_t msg[] = "(0400,0550) and a recipe, for instance";
-    struct msi_cmsbuf_recipients r = {one_cert, 1, pass_ok, false, false};
-    struct msi_cmsbuf_keys kp = {NULL, NULL, pass_ok}, kk = {key1, NULL, NULL};
-    struct ms_cms_recipients *rs = NULL;
-    struct ms_cms_keyring *ring = NULL;
+    struct ms_cms_recipients *r = cms_recipients(cert1, pass_ok), *rs;
+    struct ms_cms_keyring *kp = cms_keyring(NULL, pass_ok), *kk = cms_keyring(key1, NULL),
+                          *kbad = cms_keyring(NULL, pass_bad);
     uint8_t *der = NULL, *pt = NULL;
     size_t dlen = 0, plen = 0;
 
     /* medseal's deid envelope opens with the cms scheme's decryptor */
-    one_cert[0] = cert1;
-    CHECK(msi_cmsbuf_encrypt(&r, msg, sizeof msg, &der, &dlen, NULL) == MS_OK);
+    CHECK(msi_cmsbuf_encrypt(r, NULL, msg, sizeof msg, &der, &dlen, NULL) == MS_OK);
     tu_spit(tmp("compat.der"), der, dlen);
     msi_cmsbuf_free(der, dlen);
-    CHECK(ms_cms_keyring_create(&ring, NULL) == MS_OK);
-    if (!ring)
-        return;
-    CHECK(ms_cms_keyring_add_passphrase_file(ring, pass_ok, NULL) == MS_OK);
-    CHECK(ms_cms_decrypt_file(ring, tmp("compat.der"), tmp("compat.out"), NULL, NULL, NULL) ==
+    CHECK(ms_cms_decrypt_file(kp, tmp("compat.der"), tmp("compat.out"), NULL, NULL, NULL) ==
           MS_OK);
     pt = tu_slurp(tmp("compat.out"), &plen);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     free(pt);
-    ms_cms_keyring_destroy(ring);
+    ms_cms_recipients_destroy(r);
 
     /* and the cms scheme's streamed BER envelope opens here */
     tu_spit(tmp("compat.in"), msg, sizeof msg);
-    CHECK(ms_cms_recipients_create(&rs, NULL) == MS_OK);
-    if (!rs)
-        return;
-    CHECK(ms_cms_recipients_add_passphrase_file(rs, pass_ok, NULL, NULL) == MS_OK);
-    CHECK(ms_cms_recipients_add_cert_file(rs, cert1, NULL) == MS_OK);
+    rs = cms_recipients(cert1, pass_ok);
     CHECK(ms_cms_encrypt_file(rs, tmp("compat.in"), tmp("compat.cms"), NULL, NULL) == MS_OK);
     ms_cms_recipients_destroy(rs);
     der = tu_slurp(tmp("compat.cms"), &dlen);
     pt = NULL;
-    CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
+    CHECK(der && msi_cmsbuf_decrypt(kp, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     msi_cmsbuf_free(pt, plen);
     pt = NULL;
-    CHECK(der && msi_cmsbuf_decrypt(&kk, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
+    CHECK(der && msi_cmsbuf_decrypt(kk, der, dlen, &pt, &plen, NULL, NULL) == MS_OK);
     CHECK(pt && plen == sizeof msg && memcmp(pt, msg, plen) == 0);
     msi_cmsbuf_free(pt, plen);
-    kp.passphrase_file = pass_bad;
     pt = NULL;
-    CHECK(der && msi_cmsbuf_decrypt(&kp, der, dlen, &pt, &plen, NULL, NULL) == MS_EKEY);
+    CHECK(der && msi_cmsbuf_decrypt(kbad, der, dlen, &pt, &plen, NULL, NULL) == MS_EKEY);
     CHECK(pt == NULL);
     free(der);
+    ms_cms_keyring_destroy(kp);
+    ms_cms_keyring_destroy(kk);
+    ms_cms_keyring_destroy(kbad);
 }
 
 int main(void)
@@ -999,6 +1050,7 @@ int main(void)
     test_uid_consistency();
     test_roundtrip_corpora();
     test_wrong_keys();
+    test_locked_key();
     test_protect_refusals();
     test_tampering();
     test_truncated();
