@@ -24,14 +24,11 @@ bdir=${MEDSEAL_BUILD:-build}
 py=/usr/bin/python3
 invocation="${RUNS:+RUNS=$RUNS }bench/dump.sh${1:+ $1}"
 
-[ -x /usr/bin/time ] || { echo "dump.sh: /usr/bin/time missing (tools/install-deps.sh)" >&2; exit 5; }
 command -v dcmdump >/dev/null || { echo "dump.sh: dcmdump missing (tools/install-deps.sh)" >&2; exit 5; }
 
-series=${1:-$(bench/make_series.sh)}
-mapfile -t files < <(find "$series" -maxdepth 1 -name '*.dcm' | sort)
-nfiles=${#files[@]}
-[ "$nfiles" -gt 0 ] || { echo "dump.sh: no .dcm files in $series" >&2; exit 5; }
-bytes=$(cat "${files[@]}" | wc -c)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_series dump.sh "${1:-}"
 
 tools/build.sh "$bdir" >/dev/null
 medseal=$root/$bdir/medseal

@@ -40,12 +40,9 @@ out=${OUT_DIR:-$root/bench/work/protect-out}
 py=/usr/bin/python3
 invocation="${RUNS:+RUNS=$RUNS }${PEER_RUNS:+PEER_RUNS=$PEER_RUNS }bench/protect.sh${1:+ $1}"
 
-[ -x /usr/bin/time ] || { echo "protect.sh: /usr/bin/time missing (tools/install-deps.sh)" >&2; exit 5; }
-series=${1:-$(bench/make_series.sh)}
-mapfile -t files < <(find "$series" -maxdepth 1 -name '*.dcm' | sort)
-nfiles=${#files[@]}
-[ "$nfiles" -gt 0 ] || { echo "protect.sh: no .dcm files in $series" >&2; exit 5; }
-bytes=$(cat "${files[@]}" | wc -c)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_series protect.sh "${1:-}"
 ncpu=$(nproc)
 
 tools/build.sh "$bdir" >/dev/null

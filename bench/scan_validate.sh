@@ -24,13 +24,10 @@ bdir=${MEDSEAL_BUILD:-build}
 py=/usr/bin/python3
 invocation="${RUNS:+RUNS=$RUNS }${PEER_RUNS:+PEER_RUNS=$PEER_RUNS }bench/scan_validate.sh${1:+ $1}"
 
-[ -x /usr/bin/time ] || { echo "scan_validate.sh: /usr/bin/time missing" >&2; exit 5; }
 
-series=${1:-$(bench/make_series.sh)}
-mapfile -t files < <(find "$series" -maxdepth 1 -name '*.dcm' | sort)
-nfiles=${#files[@]}
-[ "$nfiles" -gt 0 ] || { echo "scan_validate.sh: no .dcm files in $series" >&2; exit 5; }
-bytes=$(cat "${files[@]}" | wc -c)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_series scan_validate.sh "${1:-}"
 
 tools/build.sh "$bdir" >/dev/null
 medseal=$root/$bdir/medseal
