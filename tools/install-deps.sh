@@ -6,6 +6,7 @@ PKGS="build-essential cmake pkg-config python3 clang libclang-rt-14-dev
 libssl-dev openssl zlib1g-dev libpng-dev libsodium-dev libjson-c-dev
 libsqlite3-dev sqlite3 libpq-dev libevent-dev libcharls-dev
 python3-pydicom python3-numpy python3-nibabel python3-skimage python3-cryptography
+python3-pil python3-nacl
 dcmtk libgdcm-tools libgdcm3.0 dicom3tools libxml2-utils pmccabe time"
 missing=""
 for p in $PKGS; do
