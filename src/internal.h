@@ -217,6 +217,15 @@ ms_status msi_atomic_commit(int fd, const char *tmp, const char *path, bool ok, 
 /** Sink that writes to a file descriptor (ctx is a pointer to an int fd). */
 int msi_fd_sink(void *ctx, const void *data, size_t len);
 
+/* ---- Base64 (src/util/base64.c) ---------------------------------------------- */
+
+/** Base64 of len bytes into out (4 * ceil(len / 3) + 1 bytes, NUL-terminated);
+ * returns the characters written. */
+size_t msi_b64_encode(const uint8_t *in, size_t len, char *out);
+/** Decode n Base64 characters (a multiple of 4, padding allowed at the end)
+ * into out (n / 4 * 3 bytes); false when the text is not Base64. */
+bool msi_b64_decode(const char *in, size_t n, uint8_t *out, size_t *len);
+
 /* ---- buffered output to a sink ---------------------------------------------- */
 
 /** Buffered writer over an ms_sink_fn. The first failure sticks in failed. */

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "internal.h"
 #include "medseal/protect.h"
@@ -46,7 +45,7 @@ ms_status ms_armor_file(const char *in, const char *out, struct ms_error *err)
             break;
         for (size_t i = 0; i < got; i += LINE_BYTES) {
             size_t n = got - i < LINE_BYTES ? got - i : LINE_BYTES;
-            o += (size_t)EVP_EncodeBlock(line + o, buf + i, (int)n);
+            o += msi_b64_encode(buf + i, n, (char *)line + o);
             line[o++] = '\n';
         }
         ok = ok && msi_fd_sink(&ofd, line, o) == 0;
@@ -65,15 +64,10 @@ ms_status ms_armor_file(const char *in, const char *out, struct ms_error *err)
 /* Decode one Base64 line (no newline) into out; -1 when invalid. */
 static int decode_line(const char *s, size_t n, uint8_t *out)
 {
-    int r;
-    size_t pad;
-    if (n == 0 || n % 4 || n > 4 * LINE_BYTES / 3)
+    size_t len;
+    if (n == 0 || n > 4 * LINE_BYTES / 3 || !msi_b64_decode(s, n, out, &len))
         return -1;
-    r = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-    if (r < 0)
-        return -1;
-    pad = (s[n - 1] == '=') + (s[n - 2] == '=');
-    return r - (int)pad;
+    return (int)len;
 }
 
 ms_status ms_dearmor_file(const char *in, const char *out, struct ms_error *err)

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "internal.h"
 #include "medseal/crypto.h"
@@ -29,7 +28,7 @@ static json_object *b64_string(const uint8_t *p, size_t n)
     json_object *o;
     if (!buf)
         return NULL;
-    EVP_EncodeBlock((unsigned char *)buf, p, (int)n);
+    msi_b64_encode(p, n, buf);
     o = json_object_new_string(buf);
     free(buf);
     return o;
@@ -38,26 +37,14 @@ static json_object *b64_string(const uint8_t *p, size_t n)
 /* Decode a base64 string into a new buffer; false when it is not base64. */
 static bool b64_decode(const char *s, uint8_t **out, size_t *len)
 {
-    size_t n = strlen(s), pad = 0;
-    int r;
-    *out = NULL;
+    size_t n = strlen(s);
     *len = 0;
-    if (n % 4)
-        return false;
     *out = malloc(n / 4 * 3 + 1);
-    if (!*out)
-        return false;
-    if (n == 0)
+    if (*out && msi_b64_decode(s, n, *out, len))
         return true;
-    r = EVP_DecodeBlock(*out, (const unsigned char *)s, (int)n);
-    if (r < 0) {
-        free(*out);
-        *out = NULL;
-        return false;
-    }
-    pad = (s[n - 1] == '=') + (s[n - 2] == '=');
-    *len = (size_t)r - pad;
-    return true;
+    free(*out);
+    *out = NULL;
+    return false;
 }
 
 /* ---- the pixel value inside the file -------------------------------------------------- */
