@@ -35,9 +35,10 @@ struct enc {
     ms_sink_fn sink;
     void *sctx;
     int det_fd; /* ciphertext alone (detached), or -1 */
-    CMS_ContentInfo *env;
+    const struct msi_cms_tmpl *tmpl; /* AuthEnvelopedData from the set's template, or NULL */
+    CMS_ContentInfo *env;             /* otherwise OpenSSL's CMS layer builds it */
     BIO *env_chain;
-    EVP_CIPHER_CTX *ctx; /* owned by env_chain */
+    EVP_CIPHER_CTX *ctx; /* owned by env_chain, or by e (template) */
     struct msi_buf env_prefix, env_suffix;
     CMS_ContentInfo *sd;
     BIO *sd_chain;
@@ -266,9 +267,34 @@ static ms_status final_suffix(CMS_ContentInfo *cms, bool envelope, const struct 
     return st;
 }
 
+/* The head from the recipient set's template: staged directly (it is
+ * written first), the cipher context e's own. */
+static ms_status begin_from_template(struct enc *e, struct ms_error *err)
+{
+    uint8_t *head = NULL;
+    size_t n = msi_cms_tmpl_head_len(e->tmpl);
+    ms_status st;
+    if (n > OUT_CAP)
+        return ms_error_set(err, MS_ELIMIT, "the recipients take more than %u bytes", OUT_CAP);
+    if (!(e->ctx = EVP_CIPHER_CTX_new()))
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    if ((st = reserve(e, n, &head, err)) != MS_OK ||
+        (st = msi_cms_tmpl_begin(e->tmpl, e->ctx, head, err)) != MS_OK)
+        return st;
+    e->out_len += n;
+    return MS_OK;
+}
+
 static ms_status build_envelope(struct enc *e, struct ms_error *err)
 {
     ms_status st;
+    /* AuthEnvelopedData in one file: per-file work without the CMS layer */
+    if (!e->strict && e->det_fd < 0) {
+        if ((st = msi_cms_tmpl_get(e->r, &e->tmpl, err)) != MS_OK)
+            return st;
+        if (e->tmpl)
+            return begin_from_template(e, err);
+    }
     e->env = e->strict ? CMS_EnvelopedData_create(msi_cipher(MSI_AES256_CBC))
                        : CMS_AuthEnvelopedData_create(msi_cipher(MSI_AES256_GCM));
     if (!e->env)
@@ -345,11 +371,14 @@ static ms_status run_auth(struct enc *e, struct ms_error *err)
     uint8_t tmp[32];
     int outl = 0;
     ms_status st;
+    /* (the template's head is staged already) */
     if (e->det_fd < 0 && ((st = emit(e, e->env_prefix.p, e->env_prefix.len, err)) != MS_OK ||
                           (st = emit(e, open_content, 2, err)) != MS_OK))
         return st;
     if ((st = stream_gcm(e, err)) != MS_OK)
         return st;
+    if (e->tmpl)
+        return MS_OK; /* finish() ends the cipher with the envelope */
     if (EVP_EncryptFinal_ex(e->ctx, tmp, &outl) != 1 || outl != 0 ||
         CMS_dataFinal(e->env, e->env_chain) != 1)
         return msi_ossl_fail(err, MS_EINTERNAL, "cannot finish the GCM tag");
@@ -444,6 +473,11 @@ static ms_status run_strict(struct enc *e, struct ms_error *err)
 
 static ms_status finish(struct enc *e, struct ms_error *err)
 {
+    if (e->tmpl) {
+        uint8_t tail[MSI_CMS_TMPL_TAIL];
+        ms_status st = msi_cms_tmpl_end(e->ctx, tail, err);
+        return st != MS_OK ? st : emit(e, tail, sizeof tail, err);
+    }
     if (e->det_fd >= 0) {
         unsigned char *der = NULL;
         int len = i2d_CMS_ContentInfo(e->env, &der);
@@ -477,6 +511,8 @@ static ms_status check_options(const struct ms_cms_recipients *r,
 
 static void enc_free(struct enc *e)
 {
+    if (e->tmpl)
+        EVP_CIPHER_CTX_free(e->ctx); /* (wipes the key schedule) */
     BIO_free_all(e->env_chain);
     BIO_free_all(e->sd_chain);
     CMS_ContentInfo_free(e->env);

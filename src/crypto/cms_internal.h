@@ -192,11 +192,16 @@ struct msi_cms_pass_recip {
     uint32_t t, m_kib;
 };
 
+struct msi_cms_tmpl;
+
 struct ms_cms_recipients {
     struct msi_cms_cert_recip *certs;
     size_t ncerts, capcerts;
     struct msi_cms_pass_recip *pass;
     size_t npass, cappass;
+    pthread_mutex_t lock;       /* guards the template cache */
+    struct msi_cms_tmpl *tmpl;  /* built on the first encryption; dropped when a recipient is added */
+    bool tmpl_tried;
 };
 
 struct ms_cms_signer {
@@ -264,6 +269,35 @@ ms_status msi_cms_add_recipients(CMS_ContentInfo *cms, const struct ms_cms_recip
  * MS_ENOMEM. */
 ms_status msi_cms_open_recipient(CMS_ContentInfo *cms, const struct ms_cms_keyring *k,
                                  char *opened_by, size_t cap, struct ms_error *err);
+
+/* ---- envelope template (cms_template.c) ------------------------------------------- */
+
+#define MSI_CMS_TMPL_TAIL 28 /* bytes after the last ciphertext segment */
+
+/** The envelope template of r (AuthEnvelopedData, AES-256-GCM): built by the
+ * first call from envelopes OpenSSL's CMS layer encodes for r, then shared.
+ * *out is NULL (MS_OK) when r has a shape the template does not cover (more
+ * than 8 recipients, an encoding other than the one documented): the caller
+ * then uses OpenSSL's CMS layer. *out is borrowed, valid until r changes or
+ * is destroyed. Thread-safe. Errors: MS_ENOMEM, MS_EINTERNAL, and those of
+ * OpenSSL's CMS layer for r (then retried on the next call). */
+ms_status msi_cms_tmpl_get(const struct ms_cms_recipients *r, const struct msi_cms_tmpl **out,
+                           struct ms_error *err);
+/** Free a template (owned by its recipient set). NULL is a no-op. */
+void msi_cms_tmpl_free(struct msi_cms_tmpl *t);
+/** Bytes of the head of every envelope of t (up to the content). */
+size_t msi_cms_tmpl_head_len(const struct msi_cms_tmpl *t);
+/** One envelope: a fresh random content-encryption key and nonce, the key
+ * wrapped for every recipient, the head written to head
+ * (msi_cms_tmpl_head_len() bytes), and ctx (new or reset) set up for
+ * AES-256-GCM encryption with that key and nonce. The key itself is wiped.
+ * Errors: MS_ENOMEM, MS_EINTERNAL. Thread-safe (t is read only). */
+ms_status msi_cms_tmpl_begin(const struct msi_cms_tmpl *t, EVP_CIPHER_CTX *ctx, uint8_t *head,
+                             struct ms_error *err);
+/** Finish ctx and write the end of the envelope (end of content, MAC = the
+ * GCM tag, ends of the enclosing elements) to out. Errors: MS_EINTERNAL. */
+ms_status msi_cms_tmpl_end(EVP_CIPHER_CTX *ctx, uint8_t out[MSI_CMS_TMPL_TAIL],
+                           struct ms_error *err);
 
 /* ---- encryption helpers for the decryptor and the probe (cms_decrypt.c) ------- */
 

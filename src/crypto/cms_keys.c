@@ -193,7 +193,22 @@ ms_status ms_cms_recipients_create(struct ms_cms_recipients **out, struct ms_err
     *out = calloc(1, sizeof **out);
     if (!*out)
         return ms_error_set(err, MS_ENOMEM, "out of memory");
+    if (pthread_mutex_init(&(*out)->lock, NULL) != 0) {
+        free(*out);
+        *out = NULL;
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    }
     return MS_OK;
+}
+
+/* A recipient was added: the envelope template no longer fits. */
+static void drop_template(struct ms_cms_recipients *r)
+{
+    pthread_mutex_lock(&r->lock);
+    msi_cms_tmpl_free(r->tmpl);
+    r->tmpl = NULL;
+    r->tmpl_tried = false;
+    pthread_mutex_unlock(&r->lock);
 }
 
 void ms_cms_recipients_destroy(struct ms_cms_recipients *r)
@@ -206,6 +221,8 @@ void ms_cms_recipients_destroy(struct ms_cms_recipients *r)
     if (r->pass)
         ms_crypto_wipe(r->pass, r->cappass * sizeof *r->pass);
     free(r->pass);
+    msi_cms_tmpl_free(r->tmpl);
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
 
@@ -233,6 +250,7 @@ ms_status ms_cms_recipients_add_cert_file(struct ms_cms_recipients *r, const cha
         X509_free(x);
         return st;
     }
+    drop_template(r);
     r->certs[r->ncerts].cert = x;
     r->certs[r->ncerts].ec = ec;
     r->ncerts++;
@@ -259,6 +277,7 @@ ms_status ms_cms_recipients_add_passphrase(struct ms_cms_recipients *r, const vo
     ms_status st = check_passphrase(len, err);
     if (st != MS_OK || (st = check_cost(cost, &t, &m, err)) != MS_OK)
         return st;
+    drop_template(r); /* before r->pass may move: the template points into it */
     if (!grow((void **)&r->pass, &r->cappass, r->npass, sizeof *r->pass))
         return ms_error_set(err, MS_ENOMEM, "out of memory");
     struct msi_cms_pass_recip *p = &r->pass[r->npass];

@@ -72,7 +72,7 @@ ms_status msi_ossl_fail(struct ms_error *err, ms_status code, const char *fmt, .
 
 /** Cached algorithm handles, fetched once (thread-safe); NULL when unavailable. */
 enum msi_cipher_id { MSI_AES256_GCM, MSI_AES256_CBC, MSI_AES256_ECB, MSI_AES256_CTR,
-                     MSI_CIPHER_COUNT };
+                     MSI_AES256_WRAP, MSI_CIPHER_COUNT };
 const EVP_CIPHER *msi_cipher(enum msi_cipher_id id);
 const EVP_MD *msi_md(ms_hash_alg alg);
 EVP_MAC *msi_hmac(void);

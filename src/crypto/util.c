@@ -33,6 +33,7 @@ static const char *const cipher_names[MSI_CIPHER_COUNT] = {
     [MSI_AES256_CBC] = "AES-256-CBC",
     [MSI_AES256_ECB] = "AES-256-ECB",
     [MSI_AES256_CTR] = "AES-256-CTR",
+    [MSI_AES256_WRAP] = "AES-256-WRAP", /* RFC 3394 */
 };
 
 static void fetch_algs(void)

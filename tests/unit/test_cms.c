@@ -3,6 +3,7 @@
  * streamed use, the probe, and the failures (wrong keys, tampering,
  * truncation, limits, bad inputs), each checking that no output is left. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "check.h"
+#include "crypto/cms_internal.h"
 #include "medseal/cms.h"
 #include "testutil.h"
 
@@ -355,6 +357,143 @@ static void test_segments_and_detached(void)
     CHECK(info.detached);
     ms_cms_recipients_destroy(r);
     ms_cms_keyring_destroy(k);
+}
+
+/* ---- the envelope template of a recipient set (cms_template.c) ------------------------------ */
+
+static bool has_template(const struct ms_cms_recipients *r)
+{
+    const struct msi_cms_tmpl *t = NULL;
+    struct ms_error err;
+    CHECK_INT(msi_cms_tmpl_get(r, &t, &err), MS_OK);
+    return t != NULL;
+}
+
+/* Every key in keys[] (NULL-terminated; "pass" for the passphrase) opens in
+ * to the content of plain. */
+static void opens_with(const char *in, const char *plain, const char *keys[])
+{
+    for (int i = 0; keys[i]; i++) {
+        bool pass = strcmp(keys[i], "pass") == 0;
+        struct ms_cms_keyring *k = keyring(pass ? NULL : keys[i], NULL, pass ? "pass.txt" : NULL,
+                                           NULL);
+        CHECK_INT(dec(k, in, P("tm.out"), NULL, NULL), MS_OK);
+        CHECK(tu_same_files(plain, P("tm.out")));
+        ms_cms_keyring_destroy(k);
+    }
+}
+
+static void test_template(void)
+{
+    const char *rsa[] = {"rsa.crt", NULL}, *ec[] = {"ec.crt", NULL},
+               *four[] = {"rsa.crt", "ec.crt", "rsa2.crt", "ec2.crt", NULL};
+    struct ms_cms_recipients *sets[] = {recipients(rsa, false), recipients(ec, false),
+                                        recipients(NULL, true), recipients(four, true)};
+    const char *k1[] = {"rsa.key", NULL}, *k2[] = {"ec.key", NULL}, *k3[] = {"pass", NULL},
+               *k4[] = {"rsa.key", "ec.key", "rsa2.key", "ec2.key", "pass", NULL};
+    const char **keys[] = {k1, k2, k3, k4};
+    for (int i = 0; i < 4; i++) {
+        /* the first file builds the template, the others reuse it */
+        for (int j = 0; j < 2; j++) {
+            CHECK_INT(enc(sets[i], P(j ? "empty.bin" : "small.bin"), P("tm.cms"), NULL), MS_OK);
+            CHECK(has_template(sets[i]));
+            opens_with(P("tm.cms"), P(j ? "empty.bin" : "small.bin"), keys[i]);
+        }
+        /* two files of the same input share nothing but the constant parts */
+        CHECK_INT(enc(sets[i], P("small.bin"), P("tm2.cms"), NULL), MS_OK);
+        CHECK(!tu_same_files(P("tm.cms"), P("tm2.cms")));
+        ms_cms_recipients_destroy(sets[i]);
+    }
+}
+
+/* Adding a recipient after files were encrypted: the next file has it. */
+static void test_template_after_add(void)
+{
+    const char *rsa[] = {"rsa.crt", NULL}, *k1[] = {"rsa.key", NULL},
+               *k2[] = {"rsa.key", "ec.key", NULL}, *k3[] = {"rsa.key", "ec.key", "pass", NULL};
+    struct ms_cms_recipients *r = recipients(rsa, false);
+    struct ms_cms_keyring *k = keyring("ec.key", NULL, NULL, NULL);
+    struct ms_error err;
+    CHECK_INT(enc(r, P("small.bin"), P("ta.cms"), NULL), MS_OK);
+    opens_with(P("ta.cms"), P("small.bin"), k1);
+    CHECK_INT(dec(k, P("ta.cms"), P("ta.out"), NULL, NULL), MS_EKEY);
+    CHECK_INT(ms_cms_recipients_add_cert_file(r, P("ec.crt"), &err), MS_OK);
+    CHECK_INT(enc(r, P("small.bin"), P("ta.cms"), NULL), MS_OK);
+    opens_with(P("ta.cms"), P("small.bin"), k2);
+    CHECK_INT(ms_cms_recipients_add_passphrase_file(r, P("pass.txt"), &fast, &err), MS_OK);
+    CHECK_INT(enc(r, P("small.bin"), P("ta.cms"), NULL), MS_OK);
+    opens_with(P("ta.cms"), P("small.bin"), k3);
+    /* a failed addition leaves the set, and its files, as they were */
+    CHECK_INT(ms_cms_recipients_add_cert_file(r, P("p384.crt"), &err), MS_EUNSUPPORTED);
+    CHECK_INT(enc(r, P("small.bin"), P("ta.cms"), NULL), MS_OK);
+    opens_with(P("ta.cms"), P("small.bin"), k3);
+    struct ms_cms_info info;
+    CHECK_INT(ms_cms_probe_file(P("ta.cms"), &info, &err), MS_OK);
+    CHECK_INT(info.key_transport + info.key_agreement + info.passphrase, 3);
+    ms_cms_keyring_destroy(k);
+    ms_cms_recipients_destroy(r);
+}
+
+/* More recipients than the template covers: OpenSSL's CMS layer, same format. */
+static void test_template_not_covered(void)
+{
+    const char *nine[] = {"rsa.crt", "ec.crt", "rsa2.crt", "ec2.crt", "rsa.crt",
+                          "ec.crt",  "rsa2.crt", "ec2.crt", NULL};
+    struct ms_cms_recipients *r = recipients(nine, true);
+    const char *keys[] = {"rsa2.key", "ec2.key", "pass", NULL};
+    CHECK_INT(ms_cms_recipients_count(r), 9);
+    CHECK_INT(enc(r, P("ct.dcm"), P("tn.cms"), NULL), MS_OK);
+    CHECK(!has_template(r));
+    opens_with(P("tn.cms"), P("ct.dcm"), keys);
+    struct ms_cms_info info;
+    struct ms_error err;
+    CHECK_INT(ms_cms_probe_file(P("tn.cms"), &info, &err), MS_OK);
+    CHECK_INT(info.key_transport, 4);
+    CHECK_INT(info.key_agreement, 4);
+    CHECK_INT(info.passphrase, 1);
+    ms_cms_recipients_destroy(r);
+}
+
+struct tmpl_job {
+    const struct ms_cms_recipients *r;
+    int id;
+    int failures;
+};
+
+static void *encrypt_many(void *arg)
+{
+    struct tmpl_job *j = arg;
+    for (int i = 0; i < 8; i++) {
+        char out[64];
+        snprintf(out, sizeof out, "th%d-%d.cms", j->id, i);
+        if (enc(j->r, P("small.bin"), P(out), NULL) != MS_OK)
+            j->failures++;
+    }
+    return NULL;
+}
+
+/* Threads that start together: one builds the template, all use it. */
+static void test_template_threads(void)
+{
+    const char *certs[] = {"rsa.crt", "ec.crt", NULL}, *keys[] = {"rsa.key", "ec.key", "pass", NULL};
+    struct ms_cms_recipients *r = recipients(certs, true);
+    struct tmpl_job jobs[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct tmpl_job){r, i, 0};
+        CHECK(pthread_create(&t[i], NULL, encrypt_many, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(jobs[i].failures, 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        char out[64];
+        snprintf(out, sizeof out, "th%d-7.cms", i);
+        opens_with(P(out), P("small.bin"), keys);
+    }
+    CHECK(!tu_same_files(P("th0-7.cms"), P("th1-7.cms")));
+    ms_cms_recipients_destroy(r);
 }
 
 static int sink_fd(void *ctx, const void *data, size_t len)
@@ -777,6 +916,10 @@ int main(void)
     test_strict("sig");
     test_strict("rsasig");
     test_segments_and_detached();
+    test_template();
+    test_template_after_add();
+    test_template_not_covered();
+    test_template_threads();
     test_progress();
     test_streams();
     test_openssl_written();
