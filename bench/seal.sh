@@ -16,7 +16,9 @@
 #
 # What is hashed: every file once (SHA-256 of the file) and every Pixel Data
 # value once more (SHA-256 of Pixel Data), so hashed bytes = file bytes + pixel
-# bytes. Per-core hashing speed = hashed bytes / CPU seconds (user + sys):
+# bytes. verify of an intact study hashes every file once: a file whose SHA-256
+# is a trusted sealed record's has that record's Pixel Data hash, so hashed bytes
+# = file bytes there. Per-core hashing speed = hashed bytes / CPU seconds (user + sys):
 # compared with `openssl speed` on one core it is the share of the hashing
 # limit reached; cores used = CPU seconds / wall seconds.
 set -euo pipefail
@@ -115,7 +117,7 @@ for line in open(rows):
         best[name] = (wall, cpu, max(rss, b[2]) if b else rss)
     else:
         best[name] = (b[0], b[1], max(rss, b[2]))
-hashed = {"seal": fb + pb, "verify": fb + pb, "seal-3-views": fb + pb, "drr": 0, "numpy": 0,
+hashed = {"seal": fb + pb, "verify": fb, "seal-3-views": fb + pb, "drr": 0, "numpy": 0,
           "numpy-hash": fb + pb}
 label = {"seal": "medseal seal (AP, 16 blocks)", "verify": "medseal verify",
          "seal-3-views": "medseal seal --view all", "drr": "medseal drr (AP, no hashing)",
@@ -144,7 +146,7 @@ def row(t, fig, ok):
     print("| %s | %s | %s |" % (t, fig, "met" if ok else "MISSED"))
 for k in ["seal", "verify"]:
     wall, cpu, rss = best[k]
-    share = (fb + pb) / cpu / one
+    share = hashed[k] / cpu / one
     row("%s: hashing >= 80 %% of the SHA-256 limit per core" % k, "%.0f %%" % (100 * share), share >= 0.8)
     row("%s: both cores used" % k, "%.2f cores" % (cpu / wall), cpu / wall >= 1.8)
     row("%s: peak RSS < 64 MiB" % k, "%.1f MiB" % (rss / 1024), rss < 64 * 1024)
@@ -167,7 +169,7 @@ text="## seal — $(date -u '+%Y-%m-%d %H:%M') UTC
 - input: $nfiles files, $((file_bytes / 1048576)) MiB, Pixel Data $((pixel_bytes / 1048576)) MiB ($series)
 - peers: bench/seal_numpy.py (pydicom $($py -c 'import pydicom; print(pydicom.__version__)'), numpy $($py -c 'import numpy; print(numpy.__version__)'), cryptography $($py -c 'import cryptography; print(cryptography.__version__)')), $(openssl version | cut -d' ' -f1-2)
 - method: warm page cache; wall = best of $runs runs (numpy: $peer_runs), CPU = user + sys of that run,
-  peak RSS = max over runs (/usr/bin/time %M); hashed bytes = files + Pixel Data = $((hashed / 1048576)) MiB
+  peak RSS = max over runs (/usr/bin/time %M); hashed bytes = files + Pixel Data = $((hashed / 1048576)) MiB for seal, files = $((file_bytes / 1048576)) MiB for verify of the intact series
 
 $report
 "

@@ -11,6 +11,19 @@
 #include "medseal/dicom.h"
 #include "medseal/error.h"
 
+/* ---- hot loops ------------------------------------------------------------- */
+
+/** On a function of plain loops over pixels: compiled twice, for AVX2 and for
+ * the baseline, the one the CPU runs chosen when the program loads (an ifunc).
+ * Same results either way: integer loops, or floating point without
+ * reassociation. Nothing on other compilers or targets, or with
+ * -DMEDSEAL_NO_CLONES. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(MEDSEAL_NO_CLONES)
+#define MSI_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MSI_SIMD_CLONES
+#endif
+
 /* ---- checked 64-bit arithmetic ------------------------------------------- */
 
 /** a + b into *out; false on overflow. */
@@ -204,6 +217,10 @@ ms_status msi_map_file(const char *path, const uint8_t **data, uint64_t *size,
 ms_status msi_map_file_populated(const char *path, const uint8_t **data, uint64_t *size,
                                  struct ms_error *err);
 void msi_unmap_file(const uint8_t *data, uint64_t size);
+/** ms_file_read() of a file mapped with msi_map_file*(): the mapping becomes
+ * the file's (unmapped with it, or at once on failure). */
+ms_status msi_file_read_mapped(struct ms_file **out, const uint8_t *data, uint64_t size,
+                               const struct ms_read_options *opt, struct ms_error *err);
 
 /** Open path.tmpXXXXXX for writing next to path; the name goes to tmp. */
 ms_status msi_atomic_open(const char *path, char *tmp, size_t cap, int *fd, struct ms_error *err);

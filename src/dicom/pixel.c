@@ -184,6 +184,7 @@ static inline int32_t decode(const struct decoder *d, uint32_t raw)
 }
 
 /* Stored values of frame f as int32 into out, for 8/16/32 bits allocated. */
+MSI_SIMD_CLONES
 static void frame_values(const struct ms_pixel_info *info, uint32_t frame, int32_t *out)
 {
     uint64_t n = (uint64_t)info->rows * info->columns;

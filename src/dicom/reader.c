@@ -841,13 +841,22 @@ ms_status ms_file_read(struct ms_file **out, const char *path, const struct ms_r
 {
     const uint8_t *data;
     uint64_t size;
-    struct msi_arena *arena;
     ms_status st;
 
     *out = NULL;
     st = msi_map_file(path, &data, &size, err);
     if (st != MS_OK)
         return st;
+    return msi_file_read_mapped(out, data, size, opt, err);
+}
+
+ms_status msi_file_read_mapped(struct ms_file **out, const uint8_t *data, uint64_t size,
+                               const struct ms_read_options *opt, struct ms_error *err)
+{
+    struct msi_arena *arena;
+    ms_status st;
+
+    *out = NULL;
     arena = msi_arena_create();
     if (!arena || (size && !msi_arena_adopt(arena, (void *)data, (size_t)size, true))) {
         msi_arena_destroy(arena);

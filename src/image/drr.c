@@ -23,6 +23,7 @@
 
 #include "medseal/seal.h"
 #include "medseal/util.h"
+#include "internal.h"
 
 #define WONE 65536          /* weight 1.0 in fixed point */
 #define QONE 256            /* 1 HU in fixed point */
@@ -446,6 +447,7 @@ struct qslice {
 
 /* The modality LUT in fixed point: integral slopes and intercepts keep the
  * stored values (scale, offset); others convert every value into q. */
+MSI_SIMD_CLONES
 static ms_status to_fixed(const struct ms_drr *d, const int32_t *stored, double slope,
                           double intercept, int32_t *q, struct qslice *out, struct ms_error *err)
 {
@@ -473,6 +475,7 @@ static ms_status to_fixed(const struct ms_drr *d, const int32_t *stored, double 
 }
 
 /* Profile along u: sum over rows v of wv[v] * value. */
+MSI_SIMD_CLONES
 static void profile_u(const struct ms_drr *d, const struct qslice *s, int64_t *prof)
 {
     uint32_t cols = d->n[AX_U], rows = d->n[AX_V];
@@ -501,6 +504,7 @@ static void profile_u(const struct ms_drr *d, const struct qslice *s, int64_t *p
 }
 
 /* Profile along v: sum over columns u of wu[u] * value. */
+MSI_SIMD_CLONES
 static void profile_v(const struct ms_drr *d, const struct qslice *s, int64_t *prof)
 {
     uint32_t cols = d->n[AX_U], rows = d->n[AX_V];
@@ -522,6 +526,7 @@ static void profile_v(const struct ms_drr *d, const struct qslice *s, int64_t *p
     }
 }
 
+MSI_SIMD_CLONES
 static void accumulate_w(const struct ms_drr *d, struct slot *sl, size_t k,
                          const struct qslice *s)
 {

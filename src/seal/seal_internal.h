@@ -59,6 +59,8 @@ struct msi_volume {
     size_t *items, *first, *by_item;
 };
 
+struct msi_rec;
+
 struct ms_study {
     struct msi_item *items;         /* sorted by path */
     size_t nitems, ninstances;
@@ -67,6 +69,11 @@ struct ms_study {
     struct ms_scan *scan;           /* headers, series, stacks (src/series) */
     unsigned threads;
     bool progress;
+    /* verify: the sealed records sorted by file hash. A file whose SHA-256 is
+     * one of theirs has that record's content hash (same bytes, same content),
+     * so its content is not hashed again. */
+    const struct msi_rec *const *known;
+    size_t nknown;
 };
 
 /** True when volume v of the seal (key, size, spacing, orientation) is

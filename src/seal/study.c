@@ -515,15 +515,39 @@ static ms_status hash_file(struct msi_item *it, const uint8_t **bytes, uint64_t 
 
 /* The DICOM file, checked against the header pass to catch a file that
  * changed in between. */
-static ms_status read_again(const struct msi_item *it, struct ms_file **f, struct ms_error *e)
+static ms_status read_again(const struct msi_item *it, const uint8_t **bytes, uint64_t size,
+                            struct ms_file **f, struct ms_error *e)
 {
     char uid[MSI_UID_CAP];
-    ms_status st = ms_file_read(f, it->path, NULL, e);
+    const uint8_t *mapped = *bytes;
+    ms_status st;
+
+    *bytes = NULL; /* the file's now: the bytes stay mapped as long as it lives */
+    st = mapped ? msi_file_read_mapped(f, mapped, size, NULL, e) : ms_file_read(f, it->path, NULL, e);
     if (st == MS_OK &&
         (!ms_dataset_get_string(ms_file_dataset(*f), MS_TAG(0x0008, 0x0018), 0, uid, sizeof uid) ||
          strcmp(uid, it->uid) != 0))
         st = ms_error_set(e, MS_EIO, "file changed while it was read");
     return st;
+}
+
+static int cmp_known(const void *key, const void *rec)
+{
+    return memcmp(key, (*(const struct msi_rec *const *)rec)->file_sha, MS_SHA256_LEN);
+}
+
+/* The content hash of a DICOM item from the sealed record with the same file
+ * hash, if there is one (verify). */
+static bool content_known(const struct ms_study *s, struct msi_item *it)
+{
+    const struct msi_rec *const *hit =
+        s->nknown ? bsearch(it->file_sha, s->known, s->nknown, sizeof *s->known, cmp_known)
+                  : NULL;
+    if (!hit || (*hit)->kind == MSI_FILE)
+        return false;
+    it->kind = (*hit)->kind;
+    memcpy(it->content_sha, (*hit)->content_sha, MS_SHA256_LEN);
+    return true;
 }
 
 /* Read the file once: its hashes and, for a volume, its slices. A slice that
@@ -536,14 +560,18 @@ static ms_status run_item(struct run *r, size_t i, struct ms_error *e)
     struct ms_file *f = NULL;
     struct ms_error de;
     ms_status st = MS_OK, ds;
+    const uint8_t *raw; /* the file's bytes, mapped by bytes or then by f */
+    bool hashed;
 
     if (r->hash && !it->hashed)
         st = hash_file(it, &bytes, &size, e);
+    hashed = st == MS_OK && bytes;
+    raw = bytes;
     if (st == MS_OK && it->kind != MSI_FILE)
-        st = read_again(it, &f, e);
-    if (st == MS_OK && f && bytes)
-        st = hash_content(it, f, bytes, size, e);
-    if (st == MS_OK && bytes)
+        st = read_again(it, &bytes, size, &f, e);
+    if (st == MS_OK && f && hashed && !content_known(r->s, it))
+        st = hash_content(it, f, raw, size, e);
+    if (st == MS_OK && hashed)
         it->hashed = true;
     msi_unmap_file(bytes, size);
     if (st == MS_OK && f && r->drr) {
