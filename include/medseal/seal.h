@@ -181,6 +181,9 @@ struct ms_seal_options {
 /** What a seal holds, for printing. */
 struct ms_seal_summary {
     size_t files, instances, volumes, blocks;
+    size_t unprojected;            /* volumes without a DRR fingerprint: a slice could
+                                      not be projected (values beyond +-32767 after
+                                      rescale, pixels that cannot be decoded) */
     uint64_t bytes;                /* bytes of all files hashed */
     uint8_t merkle_root[MS_SHA256_LEN];
     char signer[MS_FINGERPRINT_HEX_LEN];
@@ -279,6 +282,10 @@ void ms_verify_result_destroy(struct ms_verify_result *r);
 /** Overall status: MS_OK intact and trusted, MS_EPROBLEM something differs
  * (trusted signer), MS_EKEY wrong key, bad signature or untrusted signer. */
 ms_status ms_verify_status(const struct ms_verify_result *r);
+/** The verdict in words, as the text and JSON reports give it: "intact",
+ * "differs", "wrong key", "untrusted signer" or "untrusted signer, wrong key"
+ * (both said when both are true: neither hides the other). */
+const char *ms_verify_verdict(const struct ms_verify_result *r);
 /** Trust in the signer, its fingerprint (SHA-256 of its public key, hex)
  * and the signature algorithm ("ed25519", "ecdsa-p256-sha256"). */
 ms_seal_trust ms_verify_trust(const struct ms_verify_result *r);

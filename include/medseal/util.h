@@ -35,6 +35,11 @@ void ms_pathlist_clear(struct ms_pathlist *list);
 MS_NODISCARD ms_status ms_mkdirs(const char *path, struct ms_error *err);
 /** True when path names an existing directory. */
 bool ms_is_dir(const char *path);
+/** Remove what is inside directory path (files, links, subdirectories; links
+ * are not followed), and path itself too when also_dir. For undoing an output
+ * directory a command made or found empty. Best effort: false when something
+ * could not be removed. */
+bool ms_clear_dir(const char *path, bool also_dir);
 
 /** Work item callback: process item i (0 <= i < n); ctx is shared, so the
  * callback must only touch item i's own state or synchronise itself. */

@@ -1,5 +1,7 @@
 /* medseal drr: the digitally reconstructed radiograph of each volume of a
  * study, streaming, as a windowed 8-bit PNG or a 16-bit PNG of HU + 1024. */
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +50,13 @@ static int opt_window(void *p, char **v)
     struct drr_args *a = p;
     char *end;
     a->center = strtod(v[0], &end);
-    if (*end == ',')
-        a->width = strtod(end + 1, &end);
-    if (*end || !(a->width >= 1))
+    bool ok = end != v[0] && *end == ',' && isfinite(a->center);
+    if (ok) {
+        const char *w = end + 1;
+        a->width = strtod(w, &end);
+        ok = end != w && !*end && isfinite(a->width) && a->width >= 1;
+    }
+    if (!ok)
         return cli_usage("drr", "--window takes C,W with W >= 1");
     return -1;
 }

@@ -119,6 +119,17 @@ static void print_summary(const struct seal_args *a, const struct ms_seal_summar
            s->volumes == 1 ? "" : "s", s->blocks, root, s->algorithm, s->signer);
 }
 
+static void warn_unprojected(const struct ms_seal_summary *s)
+{
+    if (s->unprojected)
+        fprintf(stderr,
+                "medseal: warning: %zu volume%s without a DRR fingerprint (a slice beyond "
+                "+-32767 after rescale, or not decodable); %s files are sealed by their "
+                "hashes\n",
+                s->unprojected, s->unprojected == 1 ? "" : "s",
+                s->unprojected == 1 ? "its" : "their");
+}
+
 static int cmd_seal(int argc, char **argv)
 {
     struct seal_args a;
@@ -147,6 +158,8 @@ static int cmd_seal(int argc, char **argv)
     if (st == MS_OK)
         st = ms_seal_create(s, &opt, a.out, &sum, &err);
     ms_crypto_wipe(key, sizeof key);
+    if (st == MS_OK)
+        warn_unprojected(&sum);
     if (st == MS_OK && !cli_quiet)
         print_summary(&a, &sum);
     ms_study_destroy(s);

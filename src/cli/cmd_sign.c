@@ -1,5 +1,6 @@
 /* medseal sign / verify-sig: DICOM digital signatures inside the files
  * (PS3.15 Annex C), interoperable with DCMTK's dcmsign. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,27 +68,34 @@ static bool value_option(const char *cmd, struct sign_args *a, const char *name,
     return true;
 }
 
-/* Returns 0 to go on, -1 after --help, or an exit code. */
+/* Options anywhere among the files (up to "--"); the files are gathered in
+ * order at the front of argv. Returns 0 to go on, -1 after --help, or an
+ * exit code. Nothing is read or written before the whole line is parsed. */
 static int parse(const char *cmd, int argc, char **argv, struct sign_args *a)
 {
-    int i, rc = 0;
-    for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] && rc == 0; i++) {
-        if (cli_is_help(argv[i])) {
-            strcmp(cmd, "sign") == 0 ? help_sign() : help_verify();
-            return -1;
-        }
-        if (!strcmp(argv[i], "--")) {
+    int rc = 0, nfiles = 0;
+    bool options = true;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        if (options && argv[i][0] == '-' && argv[i][1]) {
+            if (cli_is_help(argv[i])) {
+                strcmp(cmd, "sign") == 0 ? help_sign() : help_verify();
+                return -1;
+            }
+            if (!strcmp(argv[i], "--")) {
+                options = false;
+                continue;
+            }
+            if (i + 1 >= argc || !value_option(cmd, a, argv[i], argv[i + 1], &rc))
+                return cli_usage(cmd, "unknown option or missing value '%s'", argv[i]);
             i++;
-            break;
+            continue;
         }
-        if (i + 1 >= argc || !value_option(cmd, a, argv[i], argv[i + 1], &rc))
-            return cli_usage(cmd, "unknown option or missing value '%s'", argv[i]);
-        i++;
+        argv[1 + nfiles++] = argv[i]; /* 1 + nfiles <= i: only moves words back */
     }
     if (rc)
         return rc;
-    a->files = argv + i;
-    a->nfiles = argc - i;
+    a->files = argv + 1;
+    a->nfiles = nfiles;
     return a->nfiles > 0 ? 0 : cli_usage(cmd, "no files given");
 }
 

@@ -1,4 +1,5 @@
 /* medseal verify: a study against its seal (docs/verify.md). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,6 @@ static void print_drr(const struct ms_seal_drr *d)
 
 static void print_text(const struct verify_args *a, const struct ms_verify_result *r)
 {
-    ms_status st = ms_verify_status(r);
     printf("seal: %s, %s signature valid, signer %s (%s)\n", a->seal, ms_verify_algorithm(r),
            ms_verify_signer(r),
            ms_verify_trust(r) == MS_TRUST_OK ? "trusted"
@@ -106,10 +106,12 @@ static void print_text(const struct verify_args *a, const struct ms_verify_resul
     }
     for (size_t i = 0; i < ms_verify_drr_count(r); i++)
         print_drr(ms_verify_drr(r, i));
-    printf("result: %s\n", st == MS_OK        ? "INTACT"
-                           : st == MS_EPROBLEM ? "DIFFERS"
-                           : !ms_verify_key_ok(r) ? "WRONG KEY"
-                                                  : "UNTRUSTED SIGNER");
+    char verdict[64];
+    size_t n = 0;
+    for (const char *v = ms_verify_verdict(r); *v && n + 1 < sizeof verdict; v++)
+        verdict[n++] = (char)toupper((unsigned char)*v);
+    verdict[n] = '\0';
+    printf("result: %s\n", verdict);
 }
 
 static int stdout_sink(void *ctx, const void *data, size_t len)

@@ -13,11 +13,6 @@
 #define WINDOW_C (-200.0)
 #define WINDOW_W 1500.0
 
-static const char *status_word(ms_status st)
-{
-    return st == MS_OK ? "intact" : st == MS_EPROBLEM ? "differs" : "untrusted";
-}
-
 /* ---- JSON ------------------------------------------------------------------------------------- */
 
 static json_object *change_json(const struct ms_seal_change *c)
@@ -58,7 +53,7 @@ static json_object *result_json(const struct ms_verify_result *r)
 {
     json_object *o = json_object_new_object(), *ch = json_object_new_array();
     json_object *drrs = json_object_new_array();
-    json_object_object_add(o, "result", json_object_new_string(status_word(ms_verify_status(r))));
+    json_object_object_add(o, "result", json_object_new_string(ms_verify_verdict(r)));
     json_object_object_add(o, "exit_code",
                            json_object_new_int(ms_status_exit_code(ms_verify_status(r))));
     json_object_object_add(o, "signature", json_object_new_string("valid"));
@@ -191,7 +186,6 @@ static void html_drr(struct msi_out *o, size_t i, const struct ms_seal_drr *d)
 
 static void html_page(struct msi_out *o, const struct ms_verify_result *r)
 {
-    ms_status st = ms_verify_status(r);
     msi_out_str(o, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>medseal verify"
                    "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
                    "collapse}td,th{border:1px solid #999;padding:2px 8px}.changed td,tr.deleted td,"
@@ -199,7 +193,7 @@ static void html_page(struct msi_out *o, const struct ms_verify_result *r)
                    "tr.moved td{background:#fdd}.imgs{display:flex;gap:1em}figure{margin:0}"
                    "img{image-rendering:pixelated;max-width:30vw}</style></head><body>\n");
     msi_out_printf(o, "<h1>medseal verify: %s</h1>\n<p>Seal made %s, signed %s by ",
-                   status_word(st), r->created, r->algorithm);
+                   ms_verify_verdict(r), r->created, r->algorithm);
     html_text(o, r->signer);
     msi_out_printf(o, " (%s). Key: %s.</p>\n",
                    r->trust == MS_TRUST_OK ? "trusted" : "NOT trusted",

@@ -51,6 +51,7 @@ struct sealer {
     uint8_t bkey[MS_AES256_KEY_LEN];
     long *vol_index;            /* study volume -> seal volume, -1 when not sealed as one */
     size_t drr_cap;
+    size_t unprojected;         /* volumes left without a fingerprint */
 };
 
 /* A volume is sealed as one when every view can be projected (not oblique). */
@@ -104,7 +105,15 @@ static ms_status seal_volume(struct sealer *x, size_t v, struct ms_error *err)
     if (st == MS_OK)
         st = ms_drr_create(&d, &vol->g, vol->pos, vol->n, views, x->s->threads, err);
     if (st == MS_OK)
-        st = msi_study_run(x->s, vol->items, vol->nitems, vol, d, true, false, "sealing", err);
+        st = msi_study_run(x->s, vol->items, vol->nitems, vol, d, true, true, "sealing", err);
+    /* a slice that cannot be projected (values beyond the DRR's +-32767, pixels
+     * that cannot be decoded): the volume gets no fingerprint, its files are
+     * sealed by their hashes all the same */
+    for (size_t i = 0; st == MS_OK && views && i < vol->nitems; i++)
+        if (x->s->items[vol->items[i]].drr_status != MS_OK) {
+            views = 0;
+            x->unprojected++;
+        }
     for (int k = 0; st == MS_OK && k < MS_DRR_VIEW_COUNT; k++) {
         struct ms_image *img = NULL;
         if (!((views >> k) & 1u))
@@ -254,6 +263,7 @@ static void summarise(const struct sealer *x, struct ms_seal_summary *sum)
     sum->files = x->s->nitems;
     sum->instances = x->s->ninstances;
     sum->volumes = x->z.nvols;
+    sum->unprojected = x->unprojected;
     for (size_t i = 0; i < x->z.ndrrs; i++)
         sum->blocks += (size_t)x->z.drrs[i].grid * x->z.drrs[i].grid;
     for (size_t i = 0; i < x->s->nitems; i++)

@@ -64,6 +64,10 @@ static void describe(struct msi_item *it, const struct msi_instance *in)
 static bool projectable(const struct msi_frame *f)
 {
     const struct msi_instance *in = f->inst;
+    const char *cls = in->info.sop_class_uid, *name = cls ? ms_uid_name(cls) : NULL;
+    /* a dose grid is not an image of the patient: a non-image object (seed 000) */
+    if (name && !strcmp(name, "RT Dose Storage"))
+        return false;
     return in->samples_per_pixel == 1 && in->info.rows && in->info.columns &&
            in->info.rows <= MS_DRR_MAX_SIDE && in->info.columns <= MS_DRR_MAX_SIDE &&
            (in->bits_allocated == 8 || in->bits_allocated == 16 || in->bits_allocated == 32) &&

@@ -35,6 +35,7 @@ struct tamper {
     void (*log)(void *, const char *);
     void *log_ctx;
     uint64_t rng;
+    bool out_existed;   /* out was an empty directory already (else made here) */
     struct ms_error *err;
 };
 
@@ -606,6 +607,7 @@ static ms_status check_output(struct tamper *t)
         return ms_error_set(t->err, MS_EUSAGE, "the output may not be the input or inside it");
     if (ms_is_dir(t->out)) {
         struct ms_pathlist l = {0};
+        t->out_existed = true;
         ms_status st = ms_pathlist_collect(&l, &t->out, 1, t->err);
         size_t count = l.count;
         ms_pathlist_clear(&l);
@@ -691,10 +693,11 @@ ms_status ms_tamper(const char *in_dir, const char *out_dir, const struct ms_tam
     st = list_input(&t);
     if (st == MS_OK)
         st = check_args(&t);
-    if (st == MS_OK)
-        st = check_output(&t);
-    if (st == MS_OK)
+    if (st == MS_OK && (st = check_output(&t)) == MS_OK) {
         st = run(&t);
+        if (st != MS_OK) /* no partial result: out was new or empty */
+            ms_clear_dir(out_dir, !t.out_existed);
+    }
     free(t.rel);
     ms_pathlist_clear(&t.files);
     return st;

@@ -53,6 +53,18 @@ ms_status ms_verify_status(const struct ms_verify_result *r)
     return r->differs ? MS_EPROBLEM : MS_OK;
 }
 
+const char *ms_verify_verdict(const struct ms_verify_result *r)
+{
+    bool untrusted = r->trust != MS_TRUST_OK, wrong_key = !r->key_ok;
+    if (untrusted && wrong_key)
+        return "untrusted signer, wrong key";
+    if (untrusted)
+        return "untrusted signer";
+    if (wrong_key)
+        return "wrong key";
+    return r->differs ? "differs" : "intact";
+}
+
 ms_seal_trust ms_verify_trust(const struct ms_verify_result *r) { return r->trust; }
 const char *ms_verify_signer(const struct ms_verify_result *r) { return r->signer; }
 const char *ms_verify_algorithm(const struct ms_verify_result *r) { return r->algorithm; }

@@ -1,10 +1,14 @@
-/* Path lists: walking directories into a sorted list of files; mkdir -p. */
+/* Path lists: walking directories into a sorted list of files; mkdir -p;
+ * clearing an output directory. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "medseal/util.h"
 
@@ -124,4 +128,18 @@ ms_status ms_mkdirs(const char *path, struct ms_error *err)
     if (!ms_is_dir(path))
         return ms_error_set(err, MS_EIO, "%s is not a directory", path);
     return MS_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    if (ftw->level == 0)
+        return 0; /* the directory itself: the caller decides */
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : -1;
+}
+
+bool ms_clear_dir(const char *path, bool also_dir)
+{
+    bool ok = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+    return ok && (!also_dir || rmdir(path) == 0);
 }

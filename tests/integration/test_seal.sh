@@ -77,7 +77,7 @@ expect_rc 0 $? "verify p-256"
 json_check "$T/ec.json" "r['algorithm'] == 'ecdsa-p256-sha256' and [(d['view'], d['grid'], len(d['blocks'])) for d in r['drr']] == [('lr', 8, 64), ('si', 8, 64)]" "p-256 grid 8 JSON"
 $M -q verify "$CT" "$T/study.seal" -k "$T/k2.bin" --trust "$T/ed.pub" --json > "$T/wrongkey.json"
 expect_rc 4 $? "wrong key"
-json_check "$T/wrongkey.json" "not r['key_ok'] and r['result'] == 'untrusted' and r['drr'] == []" "wrong key JSON"
+json_check "$T/wrongkey.json" "not r['key_ok'] and r['result'] == 'wrong key' and r['drr'] == []" "wrong key JSON"
 $M -q verify "$CT" "$T/study.seal" -k "$T/k.bin" --trust "$T/ec.pub"; expect_rc 4 $? "untrusted signer"
 $M -q verify "$CT" "$T/study.seal" -k "$T/k.bin"; expect_rc 4 $? "no --trust"
 $M verify "$CT" -k "$T/k.bin" 2>/dev/null; expect_rc 2 $? "verify without a seal"
@@ -121,6 +121,86 @@ $M tamper "$CT" "$CT" --delete 1 2>/dev/null; expect_rc 2 $? "tamper into its in
 $M tamper "$CT" "$CT/sub" --delete 1 2>/dev/null; expect_rc 2 $? "tamper inside its input"
 $M tamper "$CT" "$T/delete" --delete 1 2>/dev/null; expect_rc 2 $? "tamper into a non-empty dir"
 $M tamper "$CT" "$T/none" --delete 999 2>/dev/null; expect_rc 2 $? "tamper N out of range"
+# a failed tamper leaves nothing behind: a new OUTDIR is removed, an empty one emptied
+$M tamper "$CT" "$T/failhdr" --header 5 Foo=1 2>/dev/null; expect_rc 2 $? "tamper bad keyword"
+[ ! -e "$T/failhdr" ] && ok || fail "a failed tamper left $T/failhdr"
+$M tamper "$CT" "$T/failins" --insert /etc/hostname 2>/dev/null; expect_rc 3 $? "tamper insert non-DICOM"
+[ ! -e "$T/failins" ] && ok || fail "a failed tamper left $T/failins"
+mkdir "$T/empty"
+$M tamper "$CT" "$T/empty" --insert /etc/hostname 2>/dev/null; expect_rc 3 $? "tamper into empty dir"
+[ -d "$T/empty" ] && [ -z "$(ls -A "$T/empty")" ] && ok || fail "a failed tamper left files in an empty OUTDIR"
+# untrusted signer and wrong key: both said, in text and in JSON
+$M -q tamper "$CT" "$T/replace2" --replace-all; expect_rc 0 $? "tamper replace-all, own key"
+out=$($M verify "$T/replace2" "$T/replace2/study.seal" -k "$T/k.bin" --trust "$T/ed.pub")
+expect_rc 4 $? "replace-all own key"
+case $out in *"result: UNTRUSTED SIGNER, WRONG KEY"*) ok ;; *) fail "text verdict: $(echo "$out" | tail -1)" ;; esac
+$M -q verify "$T/replace2" "$T/replace2/study.seal" -k "$T/k.bin" --trust "$T/ed.pub" --json > "$T/replace2.json"
+json_check "$T/replace2.json" "r['result'] == 'untrusted signer, wrong key'" "JSON verdict"
+
+# a text key file of keygen --symmetric seals and verifies
+$M -q keygen --symmetric -o "$T/sym.key"; expect_rc 0 $? "keygen --symmetric"
+$M -q seal "$CT" -k "$T/sym.key" --sign "$T/ed.pem" -o "$T/sym.seal"; expect_rc 0 $? "seal with a text key"
+$M -q verify "$CT" "$T/sym.seal" -k "$T/sym.key" --trust "$T/ed.pub"; expect_rc 0 $? "verify with a text key"
+$M -q verify "$CT" "$T/sym.seal" -k "$T/k.bin" --trust "$T/ed.pub"; expect_rc 4 $? "text-key seal, other key"
+
+# a study of several series and non-image objects (RT Plan, RT Structure Set, SR, RT
+# Dose: content hashes, no volume), and a volume beyond the DRR's +-32767 (no
+# fingerprint, sealed by its hashes, a warning)
+mkdir -p "$T/multi/ct" "$T/multi/rt" "$T/multi/big"
+for i in 01 02 03 04 05 06 07 08 09 10 11 12; do cp "$CT/CT00$i.dcm" "$T/multi/ct/"; done
+for f in rtplan.dcm rtstruct.dcm test-SR.dcm rtdose.dcm; do cp "$PYDICOM_FILES/$f" "$T/multi/rt/"; done
+$PY - "$CT" "$T/multi/big" <<'EOF2' && ok || fail "making the 16-bit unsigned series"
+import sys, glob, os, pydicom
+src, dst = sys.argv[1:3]
+for i, f in enumerate(sorted(glob.glob(src + "/*.dcm"))[:12]):
+    ds = pydicom.dcmread(f)
+    ds.SeriesInstanceUID += ".7"
+    ds.SOPInstanceUID += ".7"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if i == 5:
+        a = ds.pixel_array.astype("uint16")
+        a[10, 10] = 40000
+        ds.PixelRepresentation, ds.BitsStored, ds.HighBit, ds.RescaleIntercept = 0, 16, 15, 0
+        ds.PixelData = a.tobytes()
+    ds.save_as(os.path.join(dst, os.path.basename(f)))
+EOF2
+$M seal "$T/multi" -k "$T/k.bin" --sign "$T/ed.pem" -o "$T/multi.seal" > "$T/multi.out" 2> "$T/multi.err"
+expect_rc 0 $? "seal a multi-series study with RT objects"
+grep -q "1 volume without a DRR fingerprint" "$T/multi.err" && ok || fail "no warning for the volume beyond +-32767"
+grep -q "2 volumes" "$T/multi.out" && ok || fail "volumes: $(cat "$T/multi.out")"
+$M -q verify "$T/multi" "$T/multi.seal" -k "$T/k.bin" --trust "$T/ed.pub" --json > "$T/multi.json"
+expect_rc 0 $? "verify the multi-series study"
+json_check "$T/multi.json" "r['files_sealed'] == 28 and len(r['drr']) == 1" "multi-series: 28 files, one fingerprint"
+$PY - "$T/multi/rt/rtdose.dcm" <<'EOF2' && ok || fail "changing the RT Dose"
+import sys, pydicom
+ds = pydicom.dcmread(sys.argv[1]); a = ds.pixel_array.copy(); a.flat[0] += 1
+ds.PixelData = a.tobytes(); ds.save_as(sys.argv[1])
+EOF2
+$PY - "$T/multi/big/CT0003.dcm" <<'EOF2' && ok || fail "changing the unprojected volume"
+import sys, pydicom
+ds = pydicom.dcmread(sys.argv[1]); ds.PatientName = "EVIL^EVE"; ds.save_as(sys.argv[1])
+EOF2
+$M -q verify "$T/multi" "$T/multi.seal" -k "$T/k.bin" --trust "$T/ed.pub" --json > "$T/multi2.json"
+expect_rc 1 $? "verify the changed multi-series study"
+json_check "$T/multi2.json" "sorted($CH) == [('modified-header', 'big/CT0003.dcm'), ('modified-pixels', 'rt/rtdose.dcm')]" "RT Dose and unprojected volume changes named"
+
+# drr: the window needs both values
+$M drr "$CT" --window 40 -o "$T/w.png" 2>/dev/null; expect_rc 2 $? "drr --window without width"
+$M drr "$CT" --window 40,0 -o "$T/w.png" 2>/dev/null; expect_rc 2 $? "drr --window width 0"
+$M -q drr "$CT" --window 40,400 -o "$T/w.png"; expect_rc 0 $? "drr --window C,W"
+# the default window is C=-200 W=1500: the 8-bit PNG equals the 16-bit one windowed so
+$M -q drr "$CT" -o "$T/def.png"; $M -q drr "$CT" --raw16 -o "$T/def16.png"
+$PY - "$T/def.png" "$T/def16.png" <<'EOF2' && ok || fail "default window is not C=-200 W=1500"
+import sys
+import numpy as np
+from PIL import Image
+a = np.asarray(Image.open(sys.argv[1])).astype(float)
+hu = np.asarray(Image.open(sys.argv[2])).astype(float) - 1024
+lo, hi = -200 - 1500 / 2, -200 + 1500 / 2
+want = np.clip((hu - lo) / (hi - lo) * 255, 0, 255)
+assert np.abs(a - want).max() <= 1.0, np.abs(a - want).max()
+EOF2
+
 [ "$(cat "$CT"/* | sha256sum)" = "$before" ] && ok || fail "data/cranium-ct changed"
 [ ! -e "$CT/sub" ] && ok || fail "tamper created a directory in its input"
 
