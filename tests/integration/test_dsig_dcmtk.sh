@@ -84,6 +84,16 @@ expect 0 "$M" verify-sig inplace.dcm
 dcmsign --verify +cf rsa.crt +cf ec.crt inplace.dcm >ds.txt 2>&1
 [ "$(grep -c 'Verification : OK' ds.txt)" -eq 2 ] && ok || fail "dcmsign, 2 signatures: $(cat ds.txt)"
 
+# options after the files, as the issue writes it: `sign FILE... --key --cert -o OUT`
+cp "$PYD/rtplan.dcm" after.dcm
+before=$(sha256sum < after.dcm)
+expect 0 "$M" sign after.dcm --key ec.key --cert ec.crt -o after-signed.dcm
+[ "$(sha256sum < after.dcm)" = "$before" ] && ok || fail "sign changed its input although -o was given"
+expect 0 "$M" verify-sig after-signed.dcm --trust ec.crt
+grep -q "trusted" out.txt && ! grep -q "not checked" out.txt && ok || fail "--trust after the file ignored: $(cat out.txt)"
+expect 2 "$M" sign after.dcm --key ec.key --cert
+[ "$(sha256sum < after.dcm)" = "$before" ] && ok || fail "a usage error changed the input"
+
 # ---- dcmsign signs, medseal verifies, with the same MAC byte stream ---------------------
 mkdir dc
 for kind in rsa ec; do
