@@ -178,12 +178,61 @@ static int plan(struct job *j, const char *cmd, char **inputs, int ninputs)
     return cli_outputs_plan(&j->plan, cmd, inputs, (size_t)ninputs, &spec);
 }
 
+/* Totals over the files that succeeded. */
+struct totals {
+    size_t ok;
+    uint64_t in, out;
+    uint64_t zorig, zipped;   /* --compress: the files without and with it */
+    uint64_t splain, spacked; /* the scheme's own compression: before and after */
+    const char *method;       /* --compress method; "several methods" when they differ */
+    const struct ms_scheme_info *scheme;
+};
+
+static void add_file(struct totals *t, const struct job *j, const struct ms_protect_report *r)
+{
+    t->ok++;
+    t->in += r->bytes_in;
+    t->out += r->bytes_out;
+    if (r->compress) {
+        t->zorig += j->unprotect ? r->bytes_out : r->bytes_in;
+        t->zipped += r->compressed_bytes;
+        t->method = !t->method || !strcmp(t->method, r->compress) ? r->compress
+                                                                  : "several methods";
+    }
+    t->splain += r->scheme_plain_bytes;
+    t->spacked += r->scheme_packed_bytes;
+    if (r->scheme)
+        t->scheme = r->scheme;
+}
+
+static double ratio(uint64_t plain, uint64_t packed)
+{
+    return packed ? (double)plain / (double)packed : 0.0;
+}
+
+/* The two compressions, each on its own line: --compress of the whole file,
+ * and the scheme's own (cbc-slices' zlib of the pixel data). */
+static void print_compression(const struct job *j, const struct totals *t)
+{
+    if (t->zipped && !j->unprotect)
+        fprintf(stderr, "compressed with %s (--compress) before protection: %.1f MB to %.1f MB "
+                        "(ratio %.2f)\n", t->method, t->zorig / 1e6, t->zipped / 1e6,
+                ratio(t->zorig, t->zipped));
+    else if (t->zipped)
+        fprintf(stderr, "decompressed from %s (--compress at protection) after unprotection: "
+                        "%.1f MB to %.1f MB (ratio %.2f)\n", t->method, t->zipped / 1e6,
+                t->zorig / 1e6, ratio(t->zorig, t->zipped));
+    if (t->spacked && t->scheme)
+        fprintf(stderr, "pixel data %s by %s itself: %.1f MB to %.1f MB (ratio %.2f)\n",
+                j->unprotect ? "decompressed" : "compressed", t->scheme->name,
+                (j->unprotect ? t->spacked : t->splain) / 1e6,
+                (j->unprotect ? t->splain : t->spacked) / 1e6, ratio(t->splain, t->spacked));
+}
+
 static int report(const struct job *j, double seconds)
 {
+    struct totals t = {0};
     int rc = 0;
-    uint64_t in = 0, out = 0, zipped = 0;
-    size_t ok = 0;
-    const char *scheme = NULL, *label = NULL;
 
     for (size_t i = 0; i < j->plan.files.count; i++) {
         if (j->errors[i].code != MS_OK) {
@@ -192,25 +241,18 @@ static int report(const struct job *j, double seconds)
             rc = r > rc ? r : rc;
             continue;
         }
-        ok++;
-        in += j->reports[i].bytes_in;
-        out += j->reports[i].bytes_out;
-        zipped += j->reports[i].compressed_bytes;
-        if (j->reports[i].scheme) {
-            scheme = j->reports[i].scheme->name;
-            label = j->reports[i].scheme->label;
-        }
+        add_file(&t, j, &j->reports[i]);
         if (j->reports[i].note[0] && !cli_quiet)
-            fprintf(stderr, "medseal: %s: note: %s\n", j->plan.files.paths[i], j->reports[i].note);
+            fprintf(stderr, "medseal: %s: note: %s\n", j->plan.files.paths[i],
+                    j->reports[i].note);
     }
-    if (!cli_quiet)
-        fprintf(stderr, "%s %zu of %zu file(s)%s%s%s%s: %.1f MB in, %.1f MB out, %.2f s\n",
-                j->unprotect ? "unprotected" : "protected", ok, j->plan.files.count,
-                scheme ? " with " : "", scheme ? scheme : "", label ? ", " : "",
-                label ? label : "", in / 1e6, out / 1e6, seconds);
-    if (!cli_quiet && zipped)
-        fprintf(stderr, "compressed with %s before protection: %.1f MB (ratio %.2f)\n",
-                j->opt.compress, zipped / 1e6, (double)in / (double)zipped);
+    if (cli_quiet)
+        return rc;
+    fprintf(stderr, "%s %zu of %zu file(s)%s%s%s%s: %.1f MB in, %.1f MB out, %.2f s\n",
+            j->unprotect ? "unprotected" : "protected", t.ok, j->plan.files.count,
+            t.scheme ? " with " : "", t.scheme ? t.scheme->name : "", t.scheme ? ", " : "",
+            t.scheme ? t.scheme->label : "", t.in / 1e6, t.out / 1e6, seconds);
+    print_compression(j, &t);
     return rc;
 }
 
