@@ -57,12 +57,22 @@ struct ms_protect_options {
     bool rsa_pkcs1;                  /* deid: RSA PKCS#1 v1.5 key transport (--rsa-pkcs1) */
 };
 
-/** What a protect/unprotect call did (for the report and progress). */
+/** What a protect/unprotect call did (for the report and progress). The two
+ * compressions are apart: --compress rewrites the whole DICOM file before
+ * the scheme (and unprotect undoes it after), and a scheme may compress what
+ * it encrypts (cbc-slices: zlib of each pixel segment). */
 struct ms_protect_report {
     const struct ms_scheme_info *scheme;
-    uint64_t bytes_in, bytes_out;
-    uint64_t compressed_bytes;   /* 0 when no compression */
-    char note[160];              /* e.g. "insecure: key derived from header" */
+    uint64_t bytes_in, bytes_out; /* every file read and written (cbc-slices: the
+                                     index and its parts; --armor: the Base64 file) */
+    const char *compress;         /* --compress method the file went through
+                                     ("deflate", "rle", "jpeg-ls"; unprotect: found in
+                                     the file), static; NULL when none */
+    uint64_t compressed_bytes;    /* the file after --compress (protect) or before its
+                                     decompression (unprotect); 0 when none */
+    uint64_t scheme_plain_bytes;  /* the scheme's own compression: bytes before it and */
+    uint64_t scheme_packed_bytes; /* after (cbc-slices: the pixel data); 0 when none */
+    char note[160];               /* e.g. "insecure: key derived from header" */
 };
 
 /** Number of schemes and the i-th, in the order of docs/protect.md. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_outputs.h"
 #include "medseal/protect.h"
 #include "medseal/util.h"
 
@@ -28,9 +29,7 @@ struct job {
     bool unprotect;
     struct ms_protect_options opt;
     const char *out;
-    bool out_is_dir;
-    struct ms_pathlist files;
-    char **rel;              /* output path relative to out, per file */
+    struct cli_outputs plan; /* input files and their outputs */
     struct ms_error *errors; /* per file */
     struct ms_protect_report *reports;
     const char *sync;        /* --sync file|end|none */
@@ -54,8 +53,10 @@ static void help(bool unprotect)
             printf("  %-11s %-20s %s%s\n", s->name, s->label, s->summary,
                    s->needs_force ? " (needs --i-know)" : "");
         }
-    printf("\nINPUT is a file or a directory; with a directory, or several inputs, OUT is a\n"
-           "directory that mirrors them. Options: --strict-dicom --sign-key K --sign-cert C\n"
+    printf("\nINPUT is a file or a directory. With one directory, OUT mirrors its tree; with\n"
+           "several inputs, each keeps its name under OUT (a directory as OUT/NAME/...), and\n"
+           "inputs that would share an output are refused (exit 2, nothing written).\n"
+           "Options: --strict-dicom --sign-key K --sign-cert C\n"
            "(cms), --key-passphrase-file F (unlocks an encrypted --key or --sign-key),\n"
            "--key-from-header (pixel-gcm, insecure), --x0 X --mu M (chaos), --slices N\n"
            "(cbc-slices), --compress deflate|rle|jpeg-ls, --armor, --otp-store DIR, --otp-ttl\n"
@@ -127,23 +128,6 @@ static bool flag_option(struct job *j, const char *name)
     return true;
 }
 
-/* Output name of one input: mirrored under a directory, suffix added or removed. */
-static char *output_name(const struct job *j, const char *rel)
-{
-    const struct ms_scheme_info *s = j->unprotect ? NULL : ms_scheme_find(j->opt.scheme ? j->opt.scheme : "cms");
-    const char *suffix = s ? s->suffix : "";
-    size_t n = strlen(j->out) + strlen(rel) + strlen(suffix) + 2;
-    char *path = malloc(n);
-    if (!path)
-        return NULL;
-    if (!j->out_is_dir) {
-        snprintf(path, n, "%s", j->out);
-        return path;
-    }
-    snprintf(path, n, "%s/%s%s", j->out, rel, suffix);
-    return path;
-}
-
 /* Strip a known protection suffix when unprotecting into a directory. */
 static void strip_suffix(char *path)
 {
@@ -161,113 +145,114 @@ static void strip_suffix(char *path)
 static void run_one(void *ctx, size_t i)
 {
     struct job *j = ctx;
-    char *out = output_name(j, j->rel[i]);
-    char *slash;
+    char *out = j->plan.outs[i], *slash = strrchr(out, '/');
+    const char *in = j->plan.files.paths[i];
     ms_status st;
 
-    if (!out) {
-        ms_error_set(&j->errors[i], MS_ENOMEM, "out of memory");
-        return;
-    }
-    if (j->unprotect && j->out_is_dir)
-        strip_suffix(out);
-    slash = strrchr(out, '/');
     /* OUT itself exists (run() made it): only subdirectories of a mirrored tree */
-    if (slash && j->out_is_dir && slash > out + strlen(j->out)) {
+    if (slash && j->plan.out_is_dir && slash > out + strlen(j->out)) {
         *slash = '\0';
         st = ms_mkdirs(out, &j->errors[i]);
         *slash = '/';
-        if (st != MS_OK) {
-            free(out);
+        if (st != MS_OK)
             return;
-        }
     }
     if (j->unprotect)
-        st = ms_unprotect_file(j->files.paths[i], out, &j->opt, &j->reports[i], &j->errors[i]);
+        st = ms_unprotect_file(in, out, &j->opt, &j->reports[i], &j->errors[i]);
     else
-        st = ms_protect_file(j->files.paths[i], out, &j->opt, &j->reports[i], &j->errors[i]);
+        st = ms_protect_file(in, out, &j->opt, &j->reports[i], &j->errors[i]);
     j->errors[i].code = st;
-    free(out);
 }
 
-/* Relative output names: the part below each directory input, or the base name. */
-static ms_status collect(struct job *j, char **inputs, int ninputs, struct ms_error *err)
+/* Every input file and its output; a run that would write two files to one
+ * output is refused. Returns 0 or the exit code (reported). */
+static int plan(struct job *j, const char *cmd, char **inputs, int ninputs)
 {
-    for (int k = 0; k < ninputs; k++) {
-        size_t before = j->files.count;
-        const char *in = inputs[k];
-        ms_status st = ms_pathlist_collect(&j->files, (const char *const *)&in, 1, err);
-        char **rel;
-        if (st != MS_OK)
-            return st;
-        rel = realloc(j->rel, (j->files.count + 1) * sizeof *rel);
-        if (!rel)
-            return ms_error_set(err, MS_ENOMEM, "out of memory");
-        j->rel = rel;
-        for (size_t i = before; i < j->files.count; i++) {
-            const char *p = j->files.paths[i];
-            if (ms_is_dir(in)) {
-                p += strlen(in);
-                while (*p == '/')
-                    p++;
-            } else {
-                const char *b = strrchr(p, '/');
-                p = b ? b + 1 : p;
-            }
-            j->rel[i] = (char *)p;
-        }
+    struct cli_outputs_spec spec = {j->out, NULL, NULL, NULL};
+    if (j->unprotect) {
+        spec.rename = strip_suffix;
+        spec.skip = ms_protect_is_auxiliary; /* cbc-slices parts go with their index */
+    } else {
+        spec.suffix = ms_scheme_find(j->opt.scheme ? j->opt.scheme : "cms")->suffix;
     }
-    return MS_OK;
+    return cli_outputs_plan(&j->plan, cmd, inputs, (size_t)ninputs, &spec);
 }
 
-/* Parts of cbc-slices outputs are read with their index, not on their own. */
-static void skip_auxiliary(struct job *j)
+/* Totals over the files that succeeded. */
+struct totals {
+    size_t ok;
+    uint64_t in, out;
+    uint64_t zorig, zipped;   /* --compress: the files without and with it */
+    uint64_t splain, spacked; /* the scheme's own compression: before and after */
+    const char *method;       /* --compress method; "several methods" when they differ */
+    const struct ms_scheme_info *scheme;
+};
+
+static void add_file(struct totals *t, const struct job *j, const struct ms_protect_report *r)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < j->files.count; i++) {
-        if (ms_protect_is_auxiliary(j->files.paths[i])) {
-            free(j->files.paths[i]);
-            continue;
-        }
-        j->files.paths[k] = j->files.paths[i];
-        j->rel[k++] = j->rel[i];
+    t->ok++;
+    t->in += r->bytes_in;
+    t->out += r->bytes_out;
+    if (r->compress) {
+        t->zorig += j->unprotect ? r->bytes_out : r->bytes_in;
+        t->zipped += r->compressed_bytes;
+        t->method = !t->method || !strcmp(t->method, r->compress) ? r->compress
+                                                                  : "several methods";
     }
-    j->files.count = k;
+    t->splain += r->scheme_plain_bytes;
+    t->spacked += r->scheme_packed_bytes;
+    if (r->scheme)
+        t->scheme = r->scheme;
+}
+
+static double ratio(uint64_t plain, uint64_t packed)
+{
+    return packed ? (double)plain / (double)packed : 0.0;
+}
+
+/* The two compressions, each on its own line: --compress of the whole file,
+ * and the scheme's own (cbc-slices' zlib of the pixel data). */
+static void print_compression(const struct job *j, const struct totals *t)
+{
+    if (t->zipped && !j->unprotect)
+        fprintf(stderr, "compressed with %s (--compress) before protection: %.1f MB to %.1f MB "
+                        "(ratio %.2f)\n", t->method, t->zorig / 1e6, t->zipped / 1e6,
+                ratio(t->zorig, t->zipped));
+    else if (t->zipped)
+        fprintf(stderr, "decompressed from %s (--compress at protection) after unprotection: "
+                        "%.1f MB to %.1f MB (ratio %.2f)\n", t->method, t->zipped / 1e6,
+                t->zorig / 1e6, ratio(t->zorig, t->zipped));
+    if (t->spacked && t->scheme)
+        fprintf(stderr, "pixel data %s by %s itself: %.1f MB to %.1f MB (ratio %.2f)\n",
+                j->unprotect ? "decompressed" : "compressed", t->scheme->name,
+                (j->unprotect ? t->spacked : t->splain) / 1e6,
+                (j->unprotect ? t->splain : t->spacked) / 1e6, ratio(t->splain, t->spacked));
 }
 
 static int report(const struct job *j, double seconds)
 {
+    struct totals t = {0};
     int rc = 0;
-    uint64_t in = 0, out = 0, zipped = 0;
-    size_t ok = 0;
-    const char *scheme = NULL, *label = NULL;
 
-    for (size_t i = 0; i < j->files.count; i++) {
+    for (size_t i = 0; i < j->plan.files.count; i++) {
         if (j->errors[i].code != MS_OK) {
             int r = ms_status_exit_code(j->errors[i].code);
-            fprintf(stderr, "medseal: %s: %s\n", j->files.paths[i], j->errors[i].msg);
+            fprintf(stderr, "medseal: %s: %s\n", j->plan.files.paths[i], j->errors[i].msg);
             rc = r > rc ? r : rc;
             continue;
         }
-        ok++;
-        in += j->reports[i].bytes_in;
-        out += j->reports[i].bytes_out;
-        zipped += j->reports[i].compressed_bytes;
-        if (j->reports[i].scheme) {
-            scheme = j->reports[i].scheme->name;
-            label = j->reports[i].scheme->label;
-        }
+        add_file(&t, j, &j->reports[i]);
         if (j->reports[i].note[0] && !cli_quiet)
-            fprintf(stderr, "medseal: %s: note: %s\n", j->files.paths[i], j->reports[i].note);
+            fprintf(stderr, "medseal: %s: note: %s\n", j->plan.files.paths[i],
+                    j->reports[i].note);
     }
-    if (!cli_quiet)
-        fprintf(stderr, "%s %zu of %zu file(s)%s%s%s%s: %.1f MB in, %.1f MB out, %.2f s\n",
-                j->unprotect ? "unprotected" : "protected", ok, j->files.count,
-                scheme ? " with " : "", scheme ? scheme : "", label ? ", " : "",
-                label ? label : "", in / 1e6, out / 1e6, seconds);
-    if (!cli_quiet && zipped)
-        fprintf(stderr, "compressed with %s before protection: %.1f MB (ratio %.2f)\n",
-                j->opt.compress, zipped / 1e6, (double)in / (double)zipped);
+    if (cli_quiet)
+        return rc;
+    fprintf(stderr, "%s %zu of %zu file(s)%s%s%s%s: %.1f MB in, %.1f MB out, %.2f s\n",
+            j->unprotect ? "unprotected" : "protected", t.ok, j->plan.files.count,
+            t.scheme ? " with " : "", t.scheme ? t.scheme->name : "", t.scheme ? ", " : "",
+            t.scheme ? t.scheme->label : "", t.in / 1e6, t.out / 1e6, seconds);
+    print_compression(j, &t);
     return rc;
 }
 
@@ -289,7 +274,7 @@ static int sync_outputs(const struct job *j)
     const char *slash = strrchr(j->out, '/');
     int fd, rc = 0;
 
-    if (j->out_is_dir)
+    if (j->plan.out_is_dir)
         snprintf(dir, sizeof dir, "%s", j->out);
     else if (slash)
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - j->out) + (slash == j->out), j->out);
@@ -325,15 +310,15 @@ static int process(struct job *j, const char *cmd, unsigned threads)
     struct timespec t0, t1;
     int rc, r;
 
-    j->errors = calloc(j->files.count + 1, sizeof *j->errors);
-    j->reports = calloc(j->files.count + 1, sizeof *j->reports);
+    j->errors = calloc(j->plan.files.count + 1, sizeof *j->errors);
+    j->reports = calloc(j->plan.files.count + 1, sizeof *j->reports);
     if (!j->errors || !j->reports) {
         free(j->errors);
         free(j->reports);
         return 5;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    ms_parallel_for(j->files.count, workers(j, threads), run_one, j, cmd, !cli_quiet);
+    ms_parallel_for(j->plan.files.count, workers(j, threads), run_one, j, cmd, !cli_quiet);
     rc = j->sync && !strcmp(j->sync, "end") ? sync_outputs(j) : 0;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r = report(j, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -380,20 +365,13 @@ static int run(int argc, char **argv, bool unprotect)
         free(inputs);
         return rc;
     }
-    if (collect(&j, inputs, ninputs, &err) != MS_OK) {
-        rc = cli_fail(NULL, &err);
-    } else {
-        if (unprotect)
-            skip_auxiliary(&j);
-        j.out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(j.out);
-        if (j.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK)
-            rc = cli_fail(j.out, &err);
-        else
-            rc = process(&j, cmd, threads);
-    }
+    rc = plan(&j, cmd, inputs, ninputs);
+    if (rc == 0 && j.plan.out_is_dir && ms_mkdirs(j.out, &err) != MS_OK)
+        rc = cli_fail(j.out, &err);
+    else if (rc == 0)
+        rc = process(&j, cmd, threads);
     free(inputs);
-    free(j.rel);
-    ms_pathlist_clear(&j.files);
+    cli_outputs_clear(&j.plan);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_outputs.h"
 #include "medseal/crypto.h"
 #include "medseal/dicom.h"
 #include "medseal/dsig.h"
@@ -32,7 +33,8 @@ static void help_sign(void)
            "                    [--tag TAG]... [--dump-mac FILE] [-o OUT] FILE...\n\n"
            "Adds a DICOM digital signature (PS3.15 Annex C: MAC SHA256, RSA PKCS#1 v1.5 or\n"
            "ECDSA P-256, X.509 certificate) to each file, in place (atomically) unless -o\n"
-           "is given; with several files -o is a directory. By default every signable\n"
+           "is given; with several files -o is a directory receiving each under its base\n"
+           "name (two of the same base name: refused, exit 2). By default every signable\n"
            "top-level element is signed, as dcmsign does.\n"
            "  --tag TAG          sign only these elements (keyword or gggg,eeee; repeat)\n"
            "  --dump-mac FILE    write the bytes fed to the MAC (as dcmsign +d)\n");
@@ -216,6 +218,26 @@ static int sign_all(const struct sign_args *a, const struct ms_pkey *key,
     return rc;
 }
 
+/* With -o, two files of the same base name would be written to one output:
+ * refused before anything is written. Returns 0 or the exit code. */
+static int check_outputs(const struct sign_args *a)
+{
+    char **outs;
+    int rc = 0, n = 0;
+
+    if (!a->out || a->nfiles < 2)
+        return 0;
+    if (!(outs = calloc((size_t)a->nfiles, sizeof *outs)))
+        return 5;
+    while (n < a->nfiles && (outs[n] = output_path(a, a->files[n])) != NULL)
+        n++;
+    rc = n < a->nfiles ? 5 : cli_outputs_check("sign", a->files, outs, (size_t)n);
+    while (n > 0)
+        free(outs[--n]);
+    free(outs);
+    return rc;
+}
+
 static int sign_setup(const struct sign_args *a, struct ms_pkey **key, struct ms_pkey **cert,
                       FILE **dump)
 {
@@ -224,6 +246,8 @@ static int sign_setup(const struct sign_args *a, struct ms_pkey **key, struct ms
 
     if (!a->key || !a->cert || a->ntrust)
         return cli_usage("sign", "--key and --cert are required (--trust is for verify-sig)");
+    if ((rc = check_outputs(a)) != 0)
+        return rc;
     if (a->out && a->nfiles > 1 && ms_mkdirs(a->out, &err) != MS_OK)
         return cli_fail(a->out, &err);
     rc = load_keys(a, key, cert);

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "cli_outputs.h"
 #include "medseal/codec.h"
 #include "medseal/dicom.h"
 #include "medseal/util.h"
@@ -23,7 +24,9 @@ static void help(void)
            "Converts DICOM files to another transfer syntax without loss. SYNTAX is one of\n"
            "explicit, implicit, big, deflated, rle (RLE Lossless), jpeg-ls (JPEG-LS lossless)\n"
            "or a transfer syntax UID. Compressed inputs in RLE or JPEG-LS are decoded first.\n"
-           "With one input file OUT is a file, else a directory mirroring the inputs.\n");
+           "With one input file OUT is a file; with one directory OUT mirrors its tree;\n"
+           "with several inputs each keeps its name under OUT (a directory as OUT/NAME/...),\n"
+           "and inputs that would share an output are refused (exit 2, nothing written).\n");
 }
 
 static const struct ms_transfer_syntax *syntax_named(const char *name)
@@ -70,7 +73,7 @@ static int transcode_one(const char *in, const char *out, const struct ms_transf
 struct transcode_args {
     const struct ms_transfer_syntax *ts;
     const char *out;
-    const char *inputs[MAX_INPUTS];
+    char *inputs[MAX_INPUTS];
     size_t ninputs;
     uint64_t bytes_in, bytes_out;
 };
@@ -102,37 +105,34 @@ static int add_input(void *p, char *word)
     return -1;
 }
 
-/* Every file into the directory a->out, under its base name. Returns the
- * worst exit code. */
-static int transcode_into_dir(struct transcode_args *a, const struct ms_pathlist *files)
+/* Every file to its output (subdirectories of a mirrored tree made as
+ * needed). Returns the worst exit code. */
+static int transcode_all(struct transcode_args *a, const struct cli_outputs *plan)
 {
+    struct ms_error err = {0};
     int rc = 0;
-    for (size_t i = 0; i < files->count; i++) {
-        char path[4096];
-        const char *base = strrchr(files->paths[i], '/');
-        int r;
-        snprintf(path, sizeof path, "%s/%s", a->out, base ? base + 1 : files->paths[i]);
-        r = transcode_one(files->paths[i], path, a->ts, &a->bytes_in, &a->bytes_out);
+    if (plan->out_is_dir && ms_mkdirs(a->out, &err) != MS_OK)
+        return cli_fail(a->out, &err);
+    for (size_t i = 0; i < plan->files.count; i++) {
+        char *out = plan->outs[i], *slash = strrchr(out, '/');
+        int r = 0;
+        if (plan->out_is_dir && slash > out + strlen(a->out)) {
+            *slash = '\0';
+            r = ms_mkdirs(out, &err) == MS_OK ? 0 : cli_fail(NULL, &err);
+            *slash = '/';
+        }
+        if (r == 0)
+            r = transcode_one(plan->files.paths[i], out, a->ts, &a->bytes_in, &a->bytes_out);
         rc = r > rc ? r : rc;
     }
     return rc;
 }
 
-static int transcode_files(struct transcode_args *a, const struct ms_pathlist *files)
-{
-    struct ms_error err = {0};
-    if (files->count == 1 && !ms_is_dir(a->inputs[0]) && !ms_is_dir(a->out))
-        return transcode_one(files->paths[0], a->out, a->ts, &a->bytes_in, &a->bytes_out);
-    if (ms_mkdirs(a->out, &err) != MS_OK)
-        return cli_fail(a->out, &err);
-    return transcode_into_dir(a, files);
-}
-
 int cmd_transcode(int argc, char **argv)
 {
     struct transcode_args a = {0};
-    struct ms_pathlist files = {0};
-    struct ms_error err = {0};
+    struct cli_outputs plan;
+    struct cli_outputs_spec spec = {NULL, NULL, NULL, NULL};
     int rc = cli_parse_options("transcode", argc, argv, options, sizeof options / sizeof *options,
                                &a, add_input, help);
 
@@ -140,14 +140,15 @@ int cmd_transcode(int argc, char **argv)
         return rc;
     if (!a.ts || !a.out || a.ninputs == 0)
         return cli_usage("transcode", "needs --to SYNTAX, inputs and -o OUT");
-    if (ms_pathlist_collect(&files, a.inputs, a.ninputs, &err) != MS_OK)
-        return cli_fail(NULL, &err);
-    rc = transcode_files(&a, &files);
+    spec.out = a.out;
+    rc = cli_outputs_plan(&plan, "transcode", a.inputs, a.ninputs, &spec);
+    if (rc == 0)
+        rc = transcode_all(&a, &plan);
     if (!cli_quiet && a.bytes_in)
-        fprintf(stderr, "%zu file(s) to %s: %.2f MB -> %.2f MB (ratio %.2f)\n", files.count,
+        fprintf(stderr, "%zu file(s) to %s: %.2f MB -> %.2f MB (ratio %.2f)\n", plan.files.count,
                 a.ts->name, a.bytes_in / 1e6, a.bytes_out / 1e6,
                 a.bytes_out ? (double)a.bytes_in / (double)a.bytes_out : 0.0);
-    ms_pathlist_clear(&files);
+    cli_outputs_clear(&plan);
     return rc;
 }
 

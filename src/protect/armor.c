@@ -6,18 +6,19 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "internal.h"
 #include "medseal/protect.h"
 
-#define BEGIN_LINE "-----BEGIN MEDSEAL PROTECTED FILE-----\n"
-#define END_LINE "-----END MEDSEAL PROTECTED FILE-----\n"
+#define BEGIN_TEXT "-----BEGIN MEDSEAL PROTECTED FILE-----"
+#define END_TEXT "-----END MEDSEAL PROTECTED FILE-----"
+#define BEGIN_LINE BEGIN_TEXT "\n" /* written with "\n"; read with any line end */
+#define END_LINE END_TEXT "\n"
 #define LINE_BYTES 48 /* 64 Base64 characters per line */
 
 bool ms_armor_detect(const uint8_t *head, size_t len)
 {
-    size_t n = strlen(BEGIN_LINE) - 1;
-    return len >= n && memcmp(head, BEGIN_LINE, n) == 0;
+    size_t n = strlen(BEGIN_TEXT);
+    return len >= n && memcmp(head, BEGIN_TEXT, n) == 0;
 }
 
 ms_status ms_armor_file(const char *in, const char *out, struct ms_error *err)
@@ -61,7 +62,7 @@ ms_status ms_armor_file(const char *in, const char *out, struct ms_error *err)
     return msi_atomic_close(ofd, tmp, out, true, err);
 }
 
-/* Decode one Base64 line (no newline) into out; -1 when invalid. */
+/* Decode one Base64 line (no line end) into out; -1 when invalid. */
 static int decode_line(const char *s, size_t n, uint8_t *out)
 {
     size_t len;
@@ -70,19 +71,69 @@ static int decode_line(const char *s, size_t n, uint8_t *out)
     return (int)len;
 }
 
+enum { LINE_OK, LINE_EOF, LINE_LONG };
+
+/* One line of f into line (cap bytes, NUL-terminated), without its end and
+ * trailing white space: armor crosses text channels that turn "\n" into
+ * "\r\n" or pad lines with blanks. A NUL byte is kept (Base64 refuses it). */
+static int read_line(FILE *f, char *line, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (n + 1 >= cap)
+            return LINE_LONG;
+        line[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return LINE_EOF;
+    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    line[n] = '\0';
+    *len = n;
+    return LINE_OK;
+}
+
+static bool is_line(const char *line, size_t len, const char *text)
+{
+    return len == strlen(text) && memcmp(line, text, len) == 0;
+}
+
+/* The Base64 lines after BEGIN, up to END, decoded into ofd. */
+static ms_status decode_body(FILE *f, int *ofd, const char *out, struct ms_error *err)
+{
+    char line[256];
+    uint8_t bin[LINE_BYTES + 4];
+    unsigned long lineno = 1;
+    size_t n;
+    int r, m;
+
+    while ((r = read_line(f, line, sizeof line, &n)) != LINE_EOF) {
+        lineno++;
+        if (r == LINE_LONG)
+            return ms_error_set(err, MS_EMALFORMED, "line %lu: too long for an armor line",
+                                lineno);
+        if (is_line(line, n, END_TEXT))
+            return MS_OK;
+        if ((m = decode_line(line, n, bin)) < 0)
+            return ms_error_set(err, MS_EMALFORMED, "line %lu: not Base64", lineno);
+        if (msi_fd_sink(ofd, bin, (size_t)m) != 0)
+            return ms_error_set(err, MS_EIO, "cannot write %s", out);
+    }
+    return ms_error_set(err, MS_EMALFORMED, "armored file is truncated (no END line)");
+}
+
 ms_status ms_dearmor_file(const char *in, const char *out, struct ms_error *err)
 {
     FILE *f = fopen(in, "r");
     char line[256], tmp[4096];
-    uint8_t bin[LINE_BYTES + 4];
-    bool ended = false, ok = true;
-    unsigned long lineno = 1;
+    size_t n;
     int ofd;
     ms_status st;
 
     if (!f)
         return ms_error_set(err, MS_EIO, "cannot open %s", in);
-    if (!fgets(line, sizeof line, f) || strcmp(line, BEGIN_LINE) != 0) {
+    if (read_line(f, line, sizeof line, &n) != LINE_OK || !is_line(line, n, BEGIN_TEXT)) {
         fclose(f);
         return ms_error_set(err, MS_EMALFORMED, "not an armored medseal file");
     }
@@ -90,31 +141,9 @@ ms_status ms_dearmor_file(const char *in, const char *out, struct ms_error *err)
         fclose(f);
         return st;
     }
-    while (ok && !ended && fgets(line, sizeof line, f)) {
-        size_t n = strcspn(line, "\r\n");
-        int m;
-        lineno++;
-        if (strcmp(line, END_LINE) == 0) {
-            ended = true;
-            break;
-        }
-        line[n] = '\0';
-        m = decode_line(line, n, bin);
-        if (m < 0) {
-            st = ms_error_set(err, MS_EMALFORMED, "line %lu: not Base64", lineno);
-            ok = false;
-        } else {
-            ok = msi_fd_sink(&ofd, bin, (size_t)m) == 0;
-            if (!ok)
-                st = ms_error_set(err, MS_EIO, "cannot write %s", out);
-        }
-    }
+    st = decode_body(f, &ofd, out, err);
     fclose(f);
-    if (ok && !ended) {
-        st = ms_error_set(err, MS_EMALFORMED, "armored file is truncated (no END line)");
-        ok = false;
-    }
-    if (!ok) {
+    if (st != MS_OK) {
         msi_atomic_close(ofd, tmp, out, false, NULL);
         return st;
     }

@@ -347,9 +347,10 @@ static void note(const struct pjob *j, const char *out, struct ms_protect_report
 {
     const char *base = strrchr(out, '/');
     snprintf(rep->note, sizeof rep->note,
-             "index %s + %u parts .part1..%u.enc; pixel data compressed to %.1f%%",
+             "index %s + %u parts .part1..%u.enc; pixel data zlib-compressed to %.1f%% of "
+             "its size",
              base ? base + 1 : out, j->n, j->n,
-             j->plen ? 100.0 * (double)rep->compressed_bytes / (double)j->plen : 0.0);
+             j->plen ? 100.0 * (double)rep->scheme_packed_bytes / (double)j->plen : 0.0);
 }
 
 static ms_status cbcs_protect(const char *in, const char *out,
@@ -373,8 +374,9 @@ static ms_status cbcs_protect(const char *in, const char *out,
         ms_status fst;
         for (unsigned p = 0; p <= j.n; p++)
             rep->bytes_out += j.w[p].pos;
-        for (unsigned p = 0; p < j.n; p++)
-            rep->compressed_bytes += j.segs[p].zlen;
+        rep->scheme_plain_bytes = j.plen;
+        for (unsigned p = 0; p < j.n; p++) /* its own zlib; --compress is not its business */
+            rep->scheme_packed_bytes += j.segs[p].zlen;
         fst = finish(&j, out, st == MS_OK, err);
         if (st == MS_OK)
             st = fst;
@@ -598,6 +600,13 @@ static ms_status cbcs_unprotect(const char *in, const char *out,
     if (st == MS_OK)
         st = assemble(&j, out, rep, err);
     rep->bytes_in = j.size;
+    if (st == MS_OK) { /* the parts were read too (each checked to be this size) */
+        rep->scheme_plain_bytes = j.plen;
+        for (unsigned k = 0; k < j.n; k++) {
+            rep->bytes_in += PART_HEAD + j.segs[k].clen;
+            rep->scheme_packed_bytes += j.segs[k].zlen;
+        }
+    }
     for (unsigned k = 0; j.parts && k < j.n; k++)
         free(j.parts[k]);
     free(j.parts);

@@ -38,6 +38,16 @@ const struct ms_transfer_syntax *msi_compress_syntax(const char *method)
     return NULL;
 }
 
+/* The --compress method of a transfer syntax: its name in the table, else
+ * the syntax's own name (a file compressed by another version). Static. */
+static const char *method_of(const struct ms_transfer_syntax *ts)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(methods[i].uid, ts->uid) == 0)
+            return methods[i].name;
+    return ts->name;
+}
+
 struct hasher {
     struct ms_hash *h;
     uint64_t bytes;
@@ -136,14 +146,14 @@ static ms_status check_restorable(const char *out, const char *uid, ms_vr vr,
         st = ms_error_set(err, MS_EUNSUPPORTED,
                           "this file cannot be compressed and restored bit-exactly (its encoding "
                           "is not canonical): protect it without --compress");
-    if (st == MS_OK && compressed_bytes)
+    if (st == MS_OK)
         *compressed_bytes = ms_file_input_size(check);
     ms_file_destroy(check);
     return st;
 }
 
 ms_status msi_compress_file(const char *in, const char *out, const char *method,
-                            uint64_t *compressed_bytes, struct ms_error *err)
+                            struct ms_protect_report *rep, struct ms_error *err)
 {
     const struct ms_transfer_syntax *ts = msi_compress_syntax(method);
     uint8_t orig[32];
@@ -158,14 +168,16 @@ ms_status msi_compress_file(const char *in, const char *out, const char *method,
     if (st == MS_OK)
         st = write_compressed(in, out, ts, orig, uid, &vr, err);
     if (st == MS_OK)
-        st = check_restorable(out, uid, vr, orig, compressed_bytes, err);
+        st = check_restorable(out, uid, vr, orig, &rep->compressed_bytes, err);
+    if (st == MS_OK)
+        rep->compress = method_of(ts);
     if (st != MS_OK)
         remove(out);
     return st;
 }
 
 ms_status msi_decompress_file(const char *in, const char *out, bool *was_compressed,
-                              struct ms_error *err)
+                              struct ms_protect_report *rep, struct ms_error *err)
 {
     struct ms_file *f = NULL;
     struct ms_read_options ro = {0};
@@ -184,6 +196,8 @@ ms_status msi_decompress_file(const char *in, const char *out, bool *was_compres
         return MS_OK;
     }
     *was_compressed = true;
+    rep->compress = method_of(ms_file_transfer_syntax(f));
+    rep->compressed_bytes = ms_file_input_size(f);
     sha = ms_dataset_get(ms_file_dataset(f), TAG_SHA256);
     if (!sha || ms_element_length(sha) != 32 ||
         !ms_dataset_get_string(ms_file_dataset(f), TAG_SYNTAX, 0, uid, sizeof uid) ||

@@ -93,7 +93,7 @@ static ms_status protect_staged(const struct msi_scheme *s, const char *in, cons
     if (opt->compress) {
         st = make_temp(out, zipped, sizeof zipped, err);
         if (st == MS_OK)
-            st = msi_compress_file(in, zipped, opt->compress, &rep->compressed_bytes, err);
+            st = msi_compress_file(in, zipped, opt->compress, rep, err);
         src = zipped;
     }
     if (st == MS_OK && opt->armor) {
@@ -108,8 +108,14 @@ static ms_status protect_staged(const struct msi_scheme *s, const char *in, cons
         unlink(zipped);
     if (raw[0])
         unlink(raw);
-    if (st == MS_OK && (opt->compress || opt->armor))
+    if (st == MS_OK && (opt->compress || opt->armor)) {
+        /* the scheme saw the compressed file; it wrote out itself (and, for
+           cbc-slices, its parts) unless the armor stage did */
+        uint64_t written = rep->bytes_out;
         msi_protect_report_sizes(rep, in, out);
+        if (!opt->armor && written)
+            rep->bytes_out = written;
+    }
     return st;
 }
 
@@ -200,12 +206,16 @@ static ms_status unprotect_staged(const struct msi_scheme *s, const char *in, co
         return st;
     st = s->unprotect(in, plain, opt, rep, err);
     if (st == MS_OK)
-        st = msi_decompress_file(plain, out, &compressed, err);
+        st = msi_decompress_file(plain, out, &compressed, rep, err);
     if (st == MS_OK && !compressed && rename(plain, out) != 0)
         st = ms_error_set(err, MS_EIO, "cannot rename to %s", out);
     unlink(plain);
-    if (st == MS_OK)
+    if (st == MS_OK) {
+        uint64_t read = rep->bytes_in; /* cbc-slices: the index and its parts */
         msi_protect_report_sizes(rep, in, out);
+        if (read > rep->bytes_in)
+            rep->bytes_in = read;
+    }
     return st;
 }
 
@@ -235,6 +245,8 @@ ms_status ms_unprotect_file(const char *in, const char *out,
         if (st == MS_OK)
             st = ms_unprotect_file(raw, out, opt, rep, err);
         unlink(raw);
+        if (st == MS_OK) /* what was read is the Base64 file */
+            msi_protect_report_sizes(rep, in, out);
         return st;
     }
     s = identify(in, head, len);

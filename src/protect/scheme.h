@@ -25,13 +25,15 @@ void msi_protect_report_sizes(struct ms_protect_report *rep, const char *in, con
 /** Syntax of a --compress method ("deflate", "rle", "jpeg-ls"), or NULL. */
 const struct ms_transfer_syntax *msi_compress_syntax(const char *method);
 /** Write in compressed with method to out, with the block that lets
- * msi_decompress_file() give back in's exact bytes (checked now). */
+ * msi_decompress_file() give back in's exact bytes (checked now); sets
+ * rep->compress and rep->compressed_bytes (out's size). */
 ms_status msi_compress_file(const char *in, const char *out, const char *method,
-                            uint64_t *compressed_bytes, struct ms_error *err);
+                            struct ms_protect_report *rep, struct ms_error *err);
 /** If in carries medseal's compression block, write the original to out
- * (SHA-256 checked) and set *was_compressed; otherwise do nothing. */
+ * (SHA-256 checked), set *was_compressed, rep->compress and
+ * rep->compressed_bytes (in's size); otherwise do nothing. */
 ms_status msi_decompress_file(const char *in, const char *out, bool *was_compressed,
-                              struct ms_error *err);
+                              struct ms_protect_report *rep, struct ms_error *err);
 /** True when the first bytes (head) are those of a cbc-slices part, a file
  * read together with its index (cbc_slices.c). */
 bool msi_cbc_slices_is_part(const uint8_t *head, size_t len);
