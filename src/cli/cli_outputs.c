@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_outputs.h"
@@ -175,13 +176,59 @@ static int by_output(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
+struct file_id {
+    dev_t dev;
+    ino_t ino;
+    size_t i;
+};
+
+static int by_id(const void *a, const void *b)
+{
+    const struct file_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* An output that is one of the inputs (the same file, by any path: "-o" onto
+ * the input directory, a link): refused, the input would be replaced. */
+static int check_overwrite(const char *cmd, char *const *ins, char *const *outs, size_t n)
+{
+    struct file_id *ids = malloc((n ? n : 1) * sizeof *ids), key;
+    struct stat sb;
+    size_t m = 0;
+    int rc = 0;
+
+    if (!ids) {
+        fprintf(stderr, "medseal: out of memory\n");
+        return 5;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (stat(ins[i], &sb) == 0)
+            ids[m++] = (struct file_id){sb.st_dev, sb.st_ino, i};
+    qsort(ids, m, sizeof *ids, by_id);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct file_id *hit;
+        if (stat(outs[i], &sb) != 0)
+            continue;
+        key = (struct file_id){sb.st_dev, sb.st_ino, 0};
+        if ((hit = bsearch(&key, ids, m, sizeof *ids, by_id)) != NULL)
+            rc = cli_usage(cmd, "%s would overwrite the input %s; nothing was written: give -o "
+                                "another place",
+                           outs[i], ins[hit->i]);
+    }
+    free(ids);
+    return rc;
+}
+
 int cli_outputs_check(const char *cmd, char *const *ins, char *const *outs, size_t n)
 {
     struct named *v;
     size_t twice = 0, first = 0;
+    int rc = check_overwrite(cmd, ins, outs, n);
 
-    if (n < 2)
-        return 0;
+    if (rc != 0 || n < 2)
+        return rc;
     if (!(v = malloc(n * sizeof *v))) {
         fprintf(stderr, "medseal: out of memory\n");
         return 5;

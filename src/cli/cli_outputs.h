@@ -42,9 +42,9 @@ struct cli_outputs_spec {
 int cli_outputs_plan(struct cli_outputs *o, const char *cmd, char *const *inputs, size_t ninputs,
                      const struct cli_outputs_spec *spec);
 
-/** The refusal of cli_outputs_plan() alone: 0 when the n paths outs[] are
- * all different, else a usage error naming the inputs ins[] of the first
- * path taken twice (exit code 2). */
+/** The refusals of cli_outputs_plan() alone: 0 when the n paths outs[] are
+ * all different and none is an existing input file (the same file by any
+ * path), else a usage error naming the inputs ins[] at fault (exit code 2). */
 int cli_outputs_check(const char *cmd, char *const *ins, char *const *outs, size_t n);
 
 /** Free the plan; it is empty afterwards. */

@@ -92,4 +92,19 @@ refused tc "transcode: two files of the same name"
 expect 2 "$M" sign --key sig.key.pem --cert sig.cert.pem -o sc d1/x.dcm d2/x.dcm
 refused sc "sign -o: two files of the same name"
 
+# ---- an output onto its own input: refused, the input untouched -------------------------------
+mkdir inplace
+cp "$S/CT0001.dcm" inplace/x.dcm
+"$M" keygen --symmetric -o sym.key >/dev/null
+for scheme in pixel-gcm chaos; do
+    expect 2 "$M" protect --scheme $scheme -k sym.key inplace -o inplace
+    grep -q "would overwrite the input" err.txt && ok || fail "$scheme -o INPUT: $(cat err.txt)"
+    same inplace/x.dcm "$S/CT0001.dcm" "$scheme -o onto the input"
+    [ "$(ls inplace)" = "x.dcm" ] && ok || fail "$scheme -o onto the input left: $(ls inplace)"
+done
+expect 2 "$M" protect --scheme pixel-gcm -k sym.key inplace/x.dcm -o ./inplace/../inplace/x.dcm
+same inplace/x.dcm "$S/CT0001.dcm" "-o the input file by another path"
+expect 2 "$M" transcode --to rle inplace/x.dcm -o inplace/x.dcm
+same inplace/x.dcm "$S/CT0001.dcm" "transcode -o the input"
+
 finish protect-outputs
