@@ -202,6 +202,10 @@ const uint16_t *msi_cs_gb4_table(void);
 /* ---- pixel codecs (src/dicom/codec_*.c) -------------------------------------- */
 
 struct ms_pixel_info;
+/** True for three-sample YBR_FULL_422 / YBR_PARTIAL_422 images (pixel.c): native
+ * data holds each horizontal pair of pixels as four samples Y1 Y2 Cb Cr, so a
+ * frame has rows * columns * 2 samples, not * 3 (PS3.3 C.7.6.3.1.2, PS3.5 8.2). */
+bool msi_pixel_is_422(const struct ms_pixel_info *info);
 ms_status msi_jpegls_encode_frame(const struct ms_pixel_info *info, const uint8_t *frame,
                                   uint8_t **out, size_t *out_len, struct ms_error *err);
 ms_status msi_jpegls_decode_frame(const struct ms_pixel_info *info, const uint8_t *in, size_t len,

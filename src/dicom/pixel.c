@@ -72,6 +72,12 @@ static ms_status check_attributes(const struct ms_pixel_info *info, struct ms_er
     return MS_OK;
 }
 
+bool msi_pixel_is_422(const struct ms_pixel_info *info)
+{
+    return info->samples_per_pixel == 3 && (strncmp(info->photometric, "YBR_FULL_422", 12) == 0 ||
+                                            strncmp(info->photometric, "YBR_PARTIAL_422", 15) == 0);
+}
+
 ms_status ms_pixel_info_get(const struct ms_dataset *ds, struct ms_pixel_info *info,
                             struct ms_error *err)
 {
@@ -88,8 +94,7 @@ ms_status ms_pixel_info_get(const struct ms_dataset *ds, struct ms_pixel_info *i
     if ((st = check_attributes(info, err)) != MS_OK)
         return st;
     bits = (uint64_t)info->rows * info->columns * info->samples_per_pixel * info->bits_allocated;
-    if (info->samples_per_pixel == 3 && (strncmp(info->photometric, "YBR_FULL_422", 12) == 0 ||
-                                         strncmp(info->photometric, "YBR_PARTIAL_422", 15) == 0))
+    if (msi_pixel_is_422(info))
         bits = bits / 3 * 2; /* two chroma samples shared by each pair of pixels */
     info->frame_bytes = (bits + 7) / 8;
     if (ms_element_is_encapsulated(px)) {

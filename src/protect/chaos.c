@@ -242,6 +242,20 @@ static ms_status seal_params(struct job *j, double x0, double mu, uint8_t *blob,
     return st;
 }
 
+/* Fill, frame count and bits of an opened input into blob and params. */
+static void describe(struct job *j, uint8_t *blob, char *params, size_t cap)
+{
+    unsigned kinds = msi_samples_fill_all(&j->pf, &j->s);
+    j->sign_fill = !(kinds & MSI_FILL_ZERO) && (kinds & MSI_FILL_SIGN);
+    msi_wr32le(blob + 56, j->pf.pi.frames);
+    blob[60] = (uint8_t)j->s.bits;
+    blob[61] = j->sign_fill;
+    snprintf(params, cap,
+             "cipher=logistic-map confusion+diffusion (INSECURE, research; seed 003) "
+             "bits=%u frames=%u high-bits=%s key=(x0, mu) check=HMAC-SHA256",
+             j->s.bits, j->pf.pi.frames, j->sign_fill ? "sign-copies-cleared" : "as-is");
+}
+
 static ms_status chaos_protect(const char *in, const char *out,
                                const struct ms_protect_options *opt,
                                struct ms_protect_report *rep, struct ms_error *err)
@@ -262,18 +276,9 @@ static ms_status chaos_protect(const char *in, const char *out,
     if (st == MS_OK)
         st = seal_params(&j, x0, mu, blob, err);
     if (st == MS_OK) {
-        unsigned kinds = msi_samples_fill_all(&j.pf, &j.s);
-        j.sign_fill = !(kinds & MSI_FILL_ZERO) && (kinds & MSI_FILL_SIGN);
-    }
-    msi_wr32le(blob + 56, j.pf.pi.frames);
-    blob[60] = (uint8_t)j.s.bits;
-    blob[61] = j.sign_fill;
-    snprintf(params, sizeof params,
-             "cipher=logistic-map confusion+diffusion (INSECURE, research; seed 003) "
-             "bits=%u frames=%u high-bits=%s key=(x0, mu) check=HMAC-SHA256",
-             j.s.bits, j.pf.pi.frames, j.sign_fill ? "sign-copies-cleared" : "as-is");
-    if (st == MS_OK)
+        describe(&j, blob, params, sizeof params);
         st = msi_pblock_encode(&j.pf, SCHEME, params, blob, sizeof blob, &pb, err);
+    }
     if (st == MS_OK)
         st = msi_chaos_init(&j.c, x0, mu, &j.s, err);
     if (st == MS_OK) {
@@ -291,13 +296,28 @@ static ms_status chaos_protect(const char *in, const char *out,
     return st;
 }
 
+/* Key check, frame count and high-bit fill from the blob of an opened
+ * protected file (only after open_job() succeeded: the blob is there and
+ * holds at least BLOB_LEN bytes). */
+static ms_status read_params(struct job *j, double x0, double mu, struct ms_error *err)
+{
+    const uint8_t *blob = j->pf.pb.blob;
+    uint8_t check[MS_KEY_CHECK_LEN];
+    ms_status st = derive(x0, mu, blob, j->mac, check, err);
+    if (st == MS_OK && !ms_crypto_equal(check, blob + 16, MS_KEY_CHECK_LEN))
+        st = ms_error_set(err, MS_EKEY, "wrong key: x0/mu do not match the ones used (--x0, --mu)");
+    if (st == MS_OK && msi_rd32le(blob + 56) != j->pf.pi.frames)
+        st = ms_error_set(err, MS_EKEY, "authentication failed: the number of frames changed");
+    j->sign_fill = blob[61] == 1;
+    return st;
+}
+
 static ms_status chaos_unprotect(const char *in, const char *out,
                                  const struct ms_protect_options *opt,
                                  struct ms_protect_report *rep, struct ms_error *err)
 {
     struct job j;
     struct msi_edit edits[5];
-    uint8_t check[MS_KEY_CHECK_LEN];
     double x0, mu;
     size_t ne = 0;
     ms_status st;
@@ -308,12 +328,7 @@ static ms_status chaos_unprotect(const char *in, const char *out,
         return st;
     st = open_job(&j, in, false, err);
     if (st == MS_OK)
-        st = derive(x0, mu, j.pf.pb.blob, j.mac, check, err);
-    if (st == MS_OK && !ms_crypto_equal(check, j.pf.pb.blob + 16, MS_KEY_CHECK_LEN))
-        st = ms_error_set(err, MS_EKEY, "wrong key: x0/mu do not match the ones used (--x0, --mu)");
-    if (st == MS_OK && msi_rd32le(j.pf.pb.blob + 56) != j.pf.pi.frames)
-        st = ms_error_set(err, MS_EKEY, "authentication failed: the number of frames changed");
-    j.sign_fill = j.pf.pb.blob[61] == 1;
+        st = read_params(&j, x0, mu, err);
     if (st == MS_OK) {
         ne = msi_pblock_removal(&j.pf, edits);
         st = msi_header_digest(&j.pf, edits, ne, j.hdr, err);

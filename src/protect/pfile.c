@@ -57,6 +57,57 @@ static unsigned header_size(const struct msi_pfile *pf, uint64_t off)
     return msi_pfile_header(pf, off, &a, &b);
 }
 
+/* Each top-level element of defined length must end where the next one
+ * starts (the last: at the end of the file). The reader tolerates some that
+ * do not (an item running past its sequence, a few trailing bytes); spliced
+ * with a private block such a file would not read back the same, or at all. */
+static ms_status check_tiling(const struct msi_pfile *pf, struct ms_error *err)
+{
+    for (size_t i = 0; i < pf->ntop; i++) {
+        const struct ms_element *el = ms_dataset_at(pf->ds, i);
+        uint64_t off = pf->top_off[i], len = ms_element_length(el);
+        if (ms_element_undefined_length(el))
+            continue;
+        if (header_size(pf, off) + len != pf->top_off[i + 1] - off)
+            return ms_error_set(err, MS_EUNSUPPORTED,
+                                "offset %llu: (%04X,%04X) does not end where the next element "
+                                "starts (%s); cannot rewrite the file",
+                                (unsigned long long)off, ms_element_tag(el) >> 16,
+                                ms_element_tag(el) & 0xFFFFu,
+                                i + 1 < pf->ntop ? "lengths disagree" : "bytes after it");
+    }
+    return MS_OK;
+}
+
+/* The first item of defined length (at any depth) that runs past the end of
+ * the input, or NULL. The reader cuts such an item at the end of the data
+ * (with a warning); bytes spliced after it would be read into it. */
+static const struct ms_dataset *item_past_end(const struct ms_dataset *ds, uint64_t size)
+{
+    for (size_t i = 0; i < ms_dataset_count(ds); i++) {
+        const struct ms_element *el = ms_dataset_at(ds, i);
+        for (size_t k = 0; k < ms_element_item_count(el); k++) {
+            const struct ms_dataset *item = ms_element_item(el, k), *bad;
+            if (!item->undef && (item->offset > size || 8 + item->length > size - item->offset))
+                return item;
+            if ((bad = item_past_end(item, size)) != NULL)
+                return bad;
+        }
+    }
+    return NULL;
+}
+
+static ms_status check_items(const struct msi_pfile *pf, struct ms_error *err)
+{
+    const struct ms_dataset *bad = item_past_end(pf->ds, pf->size);
+    if (bad)
+        return ms_error_set(err, MS_EMALFORMED,
+                            "offset %llu: item of %llu bytes runs past the end of the file "
+                            "(truncated); cannot rewrite it",
+                            (unsigned long long)bad->offset, (unsigned long long)bad->length);
+    return MS_OK;
+}
+
 static ms_status locate_pixels(struct msi_pfile *pf, struct ms_error *err)
 {
     for (size_t i = 0; i < pf->ntop; i++) {
@@ -175,7 +226,8 @@ ms_status msi_pfile_open(struct msi_pfile *pf, const char *path, struct ms_error
         msi_pfile_close(pf);
         return st != MS_OK ? st : ms_error_set(err, MS_EIO, "the input changed while reading it");
     }
-    if ((st = find_top_offsets(pf, err)) != MS_OK || (st = locate_pixels(pf, err)) != MS_OK) {
+    if ((st = find_top_offsets(pf, err)) != MS_OK || (st = check_tiling(pf, err)) != MS_OK ||
+        (st = check_items(pf, err)) != MS_OK || (st = locate_pixels(pf, err)) != MS_OK) {
         msi_pfile_close(pf);
         return st;
     }

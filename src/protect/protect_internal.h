@@ -237,20 +237,30 @@ ms_status msi_header_digest(const struct msi_pfile *pf, const struct msi_edit *s
 
 /* ---- samples -------------------------------------------------------------------------- */
 
-/** Access to the stored-value field of native samples of one frame. */
+/** Access to the stored-value field of native samples of one frame. A
+ * "pixel" here is the unit whose samples stay together: one pixel, or for
+ * YBR_FULL_422 / YBR_PARTIAL_422 a horizontal pair of pixels (four samples
+ * Y1 Y2 Cb Cr). pixels * spp * bytes is exactly the frame's size. */
 struct msi_samples {
     unsigned bytes;     /* 1, 2, 4 */
     bool big_endian;
     unsigned shift;     /* high_bit + 1 - bits_stored */
     unsigned bits;      /* bits stored */
     uint32_t mask;      /* (2^bits - 1) << shift */
-    uint64_t pixels;    /* rows * columns */
-    unsigned spp;
+    uint64_t pixels;    /* rows * columns (4:2:2: rows * columns / 2) */
+    unsigned spp;       /* samples per unit: 1, 3 (4:2:2: 4) */
+    unsigned ppu;       /* pixels per unit, each starting with its own sample 0, 1, ..
+                           (1; 4:2:2: 2, Y1 and Y2) */
     bool planar;
     unsigned bits_alloc;
 };
 
-/** Fill s from pf->pi. Errors: MS_EUNSUPPORTED (1-bit or encapsulated data). */
+/** Fill s from pf->pi, after checking that every sample it addresses lies
+ * inside a frame (pixels * spp * bytes == frame_bytes) and every frame inside
+ * the Pixel Data value. On failure s is zeroed. Errors: MS_EUNSUPPORTED
+ * (1-bit or encapsulated data, a 4:2:2 image that is planar or has an odd
+ * number of columns, a frame size the samples do not make), MS_EMALFORMED
+ * (Pixel Data shorter than its frames). */
 ms_status msi_samples_init(struct msi_samples *s, const struct msi_pfile *pf, const char *scheme,
                            struct ms_error *err);
 /** Raw word of sample (pixel p, channel c) of a frame buffer. */

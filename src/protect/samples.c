@@ -7,10 +7,53 @@
 
 #include "protect/protect_internal.h"
 
+/* 4:2:2 images: each horizontal pair of pixels is one unit of four samples
+ * Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2: interleaved only; pairs need an even
+ * number of columns). */
+static ms_status layout_422(struct msi_samples *s, const struct ms_pixel_info *pi,
+                            const char *scheme, struct ms_error *err)
+{
+    if (pi->planar_configuration)
+        return ms_error_set(err, MS_EUNSUPPORTED,
+                            "%s: %s with Planar Configuration 1 is not a valid layout", scheme,
+                            pi->photometric);
+    if (pi->columns % 2)
+        return ms_error_set(err, MS_EUNSUPPORTED,
+                            "%s: %s with an odd number of columns (%u) is not supported", scheme,
+                            pi->photometric, pi->columns);
+    s->pixels = (uint64_t)pi->rows * pi->columns / 2;
+    s->spp = 4;
+    s->ppu = 2;
+    s->planar = false;
+    return MS_OK;
+}
+
+/* Every word s addresses lies inside a frame, and every frame inside the
+ * Pixel Data value: what keeps the schemes' loops within their buffers. */
+static ms_status check_extent(const struct msi_samples *s, const struct msi_pfile *pf,
+                              const char *scheme, struct ms_error *err)
+{
+    const struct ms_pixel_info *pi = &pf->pi;
+    uint64_t words = s->pixels * s->spp, all; /* rows, columns < 2^16: no overflow */
+    if (words == 0 || words * s->bytes != pi->frame_bytes)
+        return ms_error_set(err, MS_EUNSUPPORTED,
+                            "%s: %llu samples of %u bytes do not make the frame of %llu bytes "
+                            "(Photometric Interpretation %s)",
+                            scheme, (unsigned long long)words, s->bytes,
+                            (unsigned long long)pi->frame_bytes, pi->photometric);
+    if (!msi_mul_u64(pi->frame_bytes, pi->frames, &all) || all > pf->px_value_len)
+        return ms_error_set(err, MS_EMALFORMED,
+                            "%s: Pixel Data holds %llu bytes, less than %u frame(s) of %llu",
+                            scheme, (unsigned long long)pf->px_value_len, pi->frames,
+                            (unsigned long long)pi->frame_bytes);
+    return MS_OK;
+}
+
 ms_status msi_samples_init(struct msi_samples *s, const struct msi_pfile *pf, const char *scheme,
                            struct ms_error *err)
 {
     const struct ms_pixel_info *pi = &pf->pi;
+    ms_status st;
     memset(s, 0, sizeof *s);
     if (pi->encapsulated)
         return ms_error_set(err, MS_EUNSUPPORTED, "%s needs native pixel values", scheme);
@@ -25,8 +68,14 @@ ms_status msi_samples_init(struct msi_samples *s, const struct msi_pfile *pf, co
     s->mask = (s->bits >= 32 ? 0xFFFFFFFFu : ((1u << s->bits) - 1u)) << s->shift;
     s->pixels = (uint64_t)pi->rows * pi->columns;
     s->spp = pi->samples_per_pixel;
+    s->ppu = 1;
     s->planar = pi->planar_configuration && pi->samples_per_pixel > 1;
-    return MS_OK;
+    st = msi_pixel_is_422(pi) ? layout_422(s, pi, scheme, err) : MS_OK;
+    if (st == MS_OK)
+        st = check_extent(s, pf, scheme, err);
+    if (st != MS_OK)
+        memset(s, 0, sizeof *s);
+    return st;
 }
 
 static uint64_t word_index(const struct msi_samples *s, uint64_t p, unsigned c)

@@ -55,9 +55,9 @@ struct job {
 /* Word (pixel, channel) and bit of local position k of a frame. */
 static void position(const struct job *j, uint64_t k, uint64_t *p, unsigned *c, unsigned *bit)
 {
-    if (j->mode == MODE_LSB) {
-        *p = k;
-        *c = 0;
+    if (j->mode == MODE_LSB) { /* the first sample of each pixel (4:2:2: Y1, Y2 of a unit) */
+        *p = k / j->s.ppu;
+        *c = (unsigned)(k % j->s.ppu);
         *bit = j->s.shift;
         return;
     }
@@ -177,7 +177,7 @@ static ms_status setup(struct job *j, struct ms_error *err)
                             "--stego-mode highbits needs Bits Stored < Bits Allocated (here %u of "
                             "%u); use lsb",
                             j->s.bits, j->s.bits_alloc);
-    j->per_frame = j->mode == MODE_LSB ? j->s.pixels : j->s.pixels * j->s.spp * hb;
+    j->per_frame = j->mode == MODE_LSB ? j->s.pixels * j->s.ppu : j->s.pixels * j->s.spp * hb;
     return MS_OK;
 }
 

@@ -30,6 +30,8 @@ odd_length_big_endian_ow.dcm
 odd_length_pn.dcm
 odd_length_us.dcm
 out_of_order_and_duplicate.dcm
+protect_item_past_end.dcm
+protect_ybr_full_422.dcm
 sequence_delimiter_at_top_level.dcm
 syntax_explicit_data_implicit.dcm
 trailing_garbage.dcm
