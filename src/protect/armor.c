@@ -62,15 +62,6 @@ ms_status ms_armor_file(const char *in, const char *out, struct ms_error *err)
     return msi_atomic_close(ofd, tmp, out, true, err);
 }
 
-/* Decode one Base64 line (no line end) into out; -1 when invalid. */
-static int decode_line(const char *s, size_t n, uint8_t *out)
-{
-    size_t len;
-    if (n == 0 || n > 4 * LINE_BYTES / 3 || !msi_b64_decode(s, n, out, &len))
-        return -1;
-    return (int)len;
-}
-
 enum { LINE_OK, LINE_EOF, LINE_LONG };
 
 /* One line of f into line (cap bytes, NUL-terminated), without its end and
@@ -99,26 +90,40 @@ static bool is_line(const char *line, size_t len, const char *text)
     return len == strlen(text) && memcmp(line, text, len) == 0;
 }
 
-/* The Base64 lines after BEGIN, up to END, decoded into ofd. */
+/* The Base64 lines after BEGIN, up to END, decoded into ofd. Lines of any
+ * length up to 255 characters (medseal writes 64; mail re-wraps at 76):
+ * the characters are decoded in groups of four across line ends, and
+ * padding may only end the text. */
 static ms_status decode_body(FILE *f, int *ofd, const char *out, struct ms_error *err)
 {
-    char line[256];
-    uint8_t bin[LINE_BYTES + 4];
+    char text[3 + 256]; /* up to 3 characters carried over, then one line */
+    uint8_t bin[(sizeof text / 4) * 3];
     unsigned long lineno = 1;
-    size_t n;
-    int r, m;
+    size_t carry = 0, n, len;
+    bool padded = false;
+    int r;
 
-    while ((r = read_line(f, line, sizeof line, &n)) != LINE_EOF) {
+    while ((r = read_line(f, text + carry, sizeof text - carry, &n)) != LINE_EOF) {
         lineno++;
         if (r == LINE_LONG)
             return ms_error_set(err, MS_EMALFORMED, "line %lu: too long for an armor line",
                                 lineno);
-        if (is_line(line, n, END_TEXT))
-            return MS_OK;
-        if ((m = decode_line(line, n, bin)) < 0)
+        if (is_line(text + carry, n, END_TEXT))
+            return carry == 0 ? MS_OK
+                              : ms_error_set(err, MS_EMALFORMED,
+                                             "line %lu: the Base64 text ends inside a group",
+                                             lineno);
+        if (n == 0 || padded || memchr(text + carry, '\0', n))
             return ms_error_set(err, MS_EMALFORMED, "line %lu: not Base64", lineno);
-        if (msi_fd_sink(ofd, bin, (size_t)m) != 0)
+        n += carry;
+        carry = n % 4;
+        n -= carry;
+        if (n && !msi_b64_decode(text, n, bin, &len))
+            return ms_error_set(err, MS_EMALFORMED, "line %lu: not Base64", lineno);
+        padded = n && text[n - 1] == '=';
+        if (n && msi_fd_sink(ofd, bin, len) != 0)
             return ms_error_set(err, MS_EIO, "cannot write %s", out);
+        memmove(text, text + n, carry);
     }
     return ms_error_set(err, MS_EMALFORMED, "armored file is truncated (no END line)");
 }

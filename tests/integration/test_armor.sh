@@ -62,4 +62,16 @@ done
 expect 0 "$M" -q unprotect --key doc.key.pem armcr -o back
 diff -r "$S" back >/dev/null && ok || fail "CRLF series round trip differs"
 
+# the Base64 re-wrapped at other widths (mail: 76; an odd one: 50), and one that
+# leaves a padded group in the middle (refused)
+f=$(ls arm | head -n 1)
+for w in 76 50 4; do
+    { head -n 1 "arm/$f"; sed '1d;$d' "arm/$f" | tr -d '\n' | fold -w $w; echo; tail -n 1 "arm/$f"; } >"w$w.pem"
+    expect 0 "$M" -q unprotect --key doc.key.pem "w$w.pem" -o "w$w.dcm"
+    cmp -s "w$w.dcm" "$S/${f%.p7m}" && ok || fail "armor re-wrapped at $w columns"
+done
+{ head -n 1 "arm/$f"; echo "QQ=="; sed '1d' "arm/$f"; } >padmid.pem
+expect 3 "$M" unprotect --key doc.key.pem padmid.pem -o padmid.dcm
+[ ! -e padmid.dcm ] && ok || fail "a refused armor left its output"
+
 finish armor
