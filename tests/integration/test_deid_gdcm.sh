@@ -157,6 +157,12 @@ def clean(orig_dir, deid_dir, table_json):
         enc = bytes(d[0x04000500][0][0x04000520].value)
         at = data.find(enc)
         outside = data[:at] + b'\0' + data[at + len(enc):]
+        # the new random UIDs (2.25.<39 digits>) may hold any 6-digit value by
+        # chance (a StudyTime 105220 was "found" in one once): not a leak
+        old_uids = {e.value for e in o.iterall() if e.VR == 'UI' and isinstance(e.value, str)}
+        for e in d.iterall():
+            if e.VR == 'UI' and isinstance(e.value, str) and e.value not in old_uids:
+                outside = outside.replace(e.value.encode(), b'\0')
         ident, kept = [], []
         collect(o.file_meta, table, ident, kept)
         collect(o, table, ident, kept)
