@@ -40,6 +40,9 @@ bool ms_is_dir(const char *path);
  * directory a command made or found empty. Best effort: false when something
  * could not be removed. */
 bool ms_clear_dir(const char *path, bool also_dir);
+/** True when path is a directory (or a link to one) with no entry but "."
+ * and "..": hidden files, links and subdirectories count. */
+bool ms_dir_is_empty(const char *path);
 
 /** Work item callback: process item i (0 <= i < n); ctx is shared, so the
  * callback must only touch item i's own state or synchronise itself. */

@@ -125,7 +125,14 @@ static int name_outputs(struct cli_outputs *o, const char *in, const char *label
     return 0;
 }
 
-/* The files of one input and their outputs. Returns 0 or the exit code. */
+static int out_of_memory(void)
+{
+    fprintf(stderr, "medseal: out of memory\n");
+    return 5;
+}
+
+/* The files of one input and their outputs. Returns 0 or the exit code
+ * (reported on stderr). */
 static int add_input(struct cli_outputs *o, const char *in, bool several,
                      const struct cli_outputs_spec *spec)
 {
@@ -135,12 +142,13 @@ static int add_input(struct cli_outputs *o, const char *in, bool several,
     int rc = 0;
 
     if (several && ms_is_dir(in) && !(label = dir_label(in)))
-        return 5;
+        return out_of_memory();
     if (ms_pathlist_collect(&o->files, &in, 1, &err) != MS_OK)
         rc = cli_fail(NULL, &err);
     if (rc == 0) {
         drop_skipped(o, first, spec);
-        rc = name_outputs(o, in, label, spec);
+        if (name_outputs(o, in, label, spec) != 0)
+            rc = out_of_memory();
     }
     free(label);
     return rc;
@@ -155,8 +163,6 @@ int cli_outputs_plan(struct cli_outputs *o, const char *cmd, char *const *inputs
     o->out_is_dir = ninputs > 1 || ms_is_dir(inputs[0]) || ms_is_dir(spec->out);
     for (size_t k = 0; k < ninputs; k++) {
         int rc = add_input(o, inputs[k], ninputs > 1, spec);
-        if (rc == 5)
-            fprintf(stderr, "medseal: out of memory\n");
         if (rc != 0)
             return rc;
     }

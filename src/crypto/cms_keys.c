@@ -66,14 +66,21 @@ static ms_status check_key_type(const EVP_PKEY *pk, bool *ec, struct ms_error *e
     }
 }
 
+/* Room for one more element. The old block is wiped before it is freed
+ * (the passphrase recipients hold their KEKs in it), so no realloc(). */
 static bool grow(void **arr, size_t *cap, size_t n, size_t size)
 {
     if (n < *cap)
         return true;
     size_t ncap = *cap ? *cap * 2 : 4;
-    void *p = realloc(*arr, ncap * size);
+    void *p = calloc(ncap, size);
     if (!p)
         return false;
+    if (*arr) {
+        memcpy(p, *arr, *cap * size);
+        OPENSSL_cleanse(*arr, *cap * size);
+        free(*arr);
+    }
     *arr = p;
     *cap = ncap;
     return true;

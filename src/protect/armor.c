@@ -90,6 +90,17 @@ static bool is_line(const char *line, size_t len, const char *text)
     return len == strlen(text) && memcmp(line, text, len) == 0;
 }
 
+/* Padding only at the end of a group run: "x=" or "==" closing it, nowhere
+ * else (OpenSSL's decoder would take an inner "=" as zero bits). */
+static bool padding_at_end_only(const char *s, size_t n)
+{
+    const char *eq = memchr(s, '=', n);
+    if (!eq)
+        return true;
+    size_t at = (size_t)(eq - s);
+    return (at == n - 1) || (at == n - 2 && s[n - 1] == '=');
+}
+
 /* The Base64 lines after BEGIN, up to END, decoded into ofd. Lines of any
  * length up to 255 characters (medseal writes 64; mail re-wraps at 76):
  * the characters are decoded in groups of four across line ends, and
@@ -118,7 +129,7 @@ static ms_status decode_body(FILE *f, int *ofd, const char *out, struct ms_error
         n += carry;
         carry = n % 4;
         n -= carry;
-        if (n && !msi_b64_decode(text, n, bin, &len))
+        if (n && (!padding_at_end_only(text, n) || !msi_b64_decode(text, n, bin, &len)))
             return ms_error_set(err, MS_EMALFORMED, "line %lu: not Base64", lineno);
         padded = n && text[n - 1] == '=';
         if (n && msi_fd_sink(ofd, bin, len) != 0)

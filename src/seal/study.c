@@ -554,6 +554,14 @@ static bool content_known(const struct ms_study *s, struct msi_item *it)
     return true;
 }
 
+/* What a slice's own content causes (values beyond the DRR's range, pixels
+ * that cannot be decoded or do not fit the volume), as opposed to a failure
+ * of the machine (memory, I/O), which fails the run even when tolerant. */
+static bool projection_refused(ms_status st)
+{
+    return st == MS_ELIMIT || st == MS_EUNSUPPORTED || st == MS_EMALFORMED;
+}
+
 /* Read the file once: its hashes and, for a volume, its slices. A slice that
  * cannot be projected fails the run, or with tolerant is left out. */
 static ms_status run_item(struct run *r, size_t i, struct ms_error *e)
@@ -580,10 +588,10 @@ static ms_status run_item(struct run *r, size_t i, struct ms_error *e)
     msi_unmap_file(bytes, size);
     if (st == MS_OK && f && r->drr) {
         ds = add_slices(r, f, i, r->tolerant ? &de : e);
-        if (ds != MS_OK && r->tolerant)
+        if (ds != MS_OK && r->tolerant && projection_refused(ds))
             it->drr_status = ds;
-        else
-            st = ds;
+        else if ((st = ds) != MS_OK && r->tolerant)
+            *e = de;
     }
     ms_file_destroy(f);
     return st;
@@ -614,6 +622,8 @@ ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n,
                       .tolerant = tolerant};
     if (vol)
         r->scratch_px = (size_t)vol->g.rows * vol->g.columns;
+    for (size_t i = 0; i < n; i++) /* this run's own verdict per item */
+        s->items[items[i]].drr_status = MS_OK;
     pthread_mutex_init(&r->lock, NULL);
     ms_parallel_for(n, s->threads, run_one, r, label, s->progress);
     pthread_mutex_destroy(&r->lock);

@@ -606,16 +606,12 @@ static ms_status check_output(struct tamper *t)
     if (!strncmp(rout, rin, n) && (rout[n] == '/' || rout[n] == '\0'))
         return ms_error_set(t->err, MS_EUSAGE, "the output may not be the input or inside it");
     if (ms_is_dir(t->out)) {
-        struct ms_pathlist l = {0};
+        /* empty means no entry at all (hidden ones, links and directories
+         * count): on failure everything inside is removed again */
         t->out_existed = true;
-        ms_status st = ms_pathlist_collect(&l, &t->out, 1, t->err);
-        size_t count = l.count;
-        ms_pathlist_clear(&l);
-        if (st != MS_OK)
-            return st;
-        if (count)
-            return ms_error_set(t->err, MS_EUSAGE, "%s is not empty", t->out);
-        return MS_OK;
+        return ms_dir_is_empty(t->out)
+                   ? MS_OK
+                   : ms_error_set(t->err, MS_EUSAGE, "%s is not empty", t->out);
     }
     return ms_mkdirs(t->out, t->err);
 }

@@ -140,6 +140,22 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 
 bool ms_clear_dir(const char *path, bool also_dir)
 {
-    bool ok = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+    /* the walk starts at the directory a link points to (FTW_PHYS would not
+     * enter it); links inside are removed, not followed */
+    char *real = realpath(path, NULL);
+    bool ok = real && nftw(real, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+    free(real);
     return ok && (!also_dir || rmdir(path) == 0);
+}
+
+bool ms_dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    bool empty = d != NULL;
+    while (empty && (e = readdir(d)) != NULL)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    return empty;
 }

@@ -71,6 +71,9 @@ for w in 76 50 4; do
     cmp -s "w$w.dcm" "$S/${f%.p7m}" && ok || fail "armor re-wrapped at $w columns"
 done
 { head -n 1 "arm/$f"; echo "QQ=="; sed '1d' "arm/$f"; } >padmid.pem
+{ head -n 1 "arm/$f"; echo "QQ==QUJD"; sed '1d' "arm/$f"; } >padinline.pem
+expect 3 "$M" unprotect --key doc.key.pem padinline.pem -o padinline.dcm
+grep -q "not Base64" err.txt && ok || fail "padding inside a line: $(cat err.txt)"
 expect 3 "$M" unprotect --key doc.key.pem padmid.pem -o padmid.dcm
 [ ! -e padmid.dcm ] && ok || fail "a refused armor left its output"
 

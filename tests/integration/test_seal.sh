@@ -129,6 +129,21 @@ $M tamper "$CT" "$T/failins" --insert /etc/hostname 2>/dev/null; expect_rc 3 $? 
 mkdir "$T/empty"
 $M tamper "$CT" "$T/empty" --insert /etc/hostname 2>/dev/null; expect_rc 3 $? "tamper into empty dir"
 [ -d "$T/empty" ] && [ -z "$(ls -A "$T/empty")" ] && ok || fail "a failed tamper left files in an empty OUTDIR"
+# an OUTDIR holding only hidden files, a link or an empty directory is not empty:
+# refused, and nothing of it removed
+mkdir -p "$T/hidden/.git/objects" "$T/hidden/sub"; echo secret > "$T/hidden/.env"
+ln -s "$T/empty" "$T/hidden/link"
+$M tamper "$CT" "$T/hidden" --modify 1 2>/dev/null; expect_rc 2 $? "tamper into a dir with hidden files"
+[ -f "$T/hidden/.env" ] && [ -d "$T/hidden/.git/objects" ] && [ -d "$T/hidden/sub" ] && [ -L "$T/hidden/link" ] &&
+    ok || fail "tamper removed what was in OUTDIR"
+# the input inside OUTDIR: OUTDIR is not empty, refused, the input intact
+mkdir -p "$T/outer"; cp -r "$CT" "$T/outer/.study"
+$M tamper "$T/outer/.study" "$T/outer" --insert /etc/hostname 2>/dev/null; expect_rc 2 $? "tamper with the input inside OUTDIR"
+[ "$(ls "$T/outer/.study" | wc -l)" -eq 108 ] && ok || fail "tamper removed its input"
+# OUTDIR a link to an empty directory: emptied again on failure
+mkdir "$T/realout"; ln -s "$T/realout" "$T/linkout"
+$M tamper "$CT" "$T/linkout" --insert /etc/hostname 2>/dev/null; expect_rc 3 $? "tamper into a linked dir"
+[ -z "$(ls -A "$T/realout")" ] && [ -L "$T/linkout" ] && ok || fail "a failed tamper left files behind a linked OUTDIR"
 # untrusted signer and wrong key: both said, in text and in JSON
 $M -q tamper "$CT" "$T/replace2" --replace-all; expect_rc 0 $? "tamper replace-all, own key"
 out=$($M verify "$T/replace2" "$T/replace2/study.seal" -k "$T/k.bin" --trust "$T/ed.pub")
