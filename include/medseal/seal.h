@@ -102,6 +102,14 @@ MS_NODISCARD ms_status ms_drr_create(struct ms_drr **out, const struct ms_drr_ge
 MS_NODISCARD ms_status ms_drr_add_slice(struct ms_drr *d, size_t k, const int32_t *stored,
                                         double slope, double intercept, struct ms_error *err);
 
+/** ms_drr_add_slice() for stored values known to lie in [lo, hi] (e.g. from
+ * Bits Stored and Pixel Representation): when those bounds keep every HU
+ * within +-32767 the values are not scanned for their range. Values outside
+ * [lo, hi] are the caller's error (they are then used unchecked). */
+MS_NODISCARD ms_status ms_drr_add_slice_bounded(struct ms_drr *d, size_t k, const int32_t *stored,
+                                                int64_t lo, int64_t hi, double slope,
+                                                double intercept, struct ms_error *err);
+
 /** The DRR of view as a new int32 grey image of integer HU (*out owned by
  * the caller). Slices never added count as air; call it after all
  * ms_drr_add_slice() calls have returned. Errors: MS_EUSAGE (view not

@@ -448,17 +448,29 @@ struct qslice {
 /* The modality LUT in fixed point: integral slopes and intercepts keep the
  * stored values (scale, offset); others convert every value into q. */
 MSI_SIMD_CLONES
-static ms_status to_fixed(const struct ms_drr *d, const int32_t *stored, double slope,
-                          double intercept, int32_t *q, struct qslice *out, struct ms_error *err)
+/* Whether HU = slope * v + intercept stays within +-MAX_HU for v in [lo, hi]. */
+static bool hu_within(int64_t lo, int64_t hi, double slope, double intercept)
+{
+    return fabs(slope * (double)lo + intercept) <= MAX_HU &&
+           fabs(slope * (double)hi + intercept) <= MAX_HU;
+}
+
+static ms_status to_fixed(const struct ms_drr *d, const int32_t *stored, int64_t blo, int64_t bhi,
+                          double slope, double intercept, int32_t *q, struct qslice *out,
+                          struct ms_error *err)
 {
     size_t n = (size_t)d->n[AX_U] * d->n[AX_V];
     int32_t lo = INT32_MAX, hi = INT32_MIN;
 
-    for (size_t i = 0; i < n; i++) {
-        lo = stored[i] < lo ? stored[i] : lo;
-        hi = stored[i] > hi ? stored[i] : hi;
+    if (!hu_within(blo, bhi, slope, intercept)) { /* the bounds do not settle it: scan */
+        for (size_t i = 0; i < n; i++) {
+            lo = stored[i] < lo ? stored[i] : lo;
+            hi = stored[i] > hi ? stored[i] : hi;
+        }
+        blo = lo;
+        bhi = hi;
     }
-    if (fabs(slope * lo + intercept) > MAX_HU || fabs(slope * hi + intercept) > MAX_HU)
+    if (!hu_within(blo, bhi, slope, intercept))
         return ms_error_set(err, MS_ELIMIT, "slice values beyond +-32767 HU");
     if (slope == floor(slope) && intercept == floor(intercept)) {
         out->v = stored;
@@ -556,6 +568,13 @@ static struct slot *take_slot(struct ms_drr *d)
 ms_status ms_drr_add_slice(struct ms_drr *d, size_t k, const int32_t *stored, double slope,
                            double intercept, struct ms_error *err)
 {
+    return ms_drr_add_slice_bounded(d, k, stored, INT32_MIN, INT32_MAX, slope, intercept, err);
+}
+
+ms_status ms_drr_add_slice_bounded(struct ms_drr *d, size_t k, const int32_t *stored, int64_t lo,
+                                   int64_t hi, double slope, double intercept,
+                                   struct ms_error *err)
+{
     struct qslice qs = {NULL, 0, 0};
     struct slot *sl;
     ms_status st;
@@ -568,7 +587,7 @@ ms_status ms_drr_add_slice(struct ms_drr *d, size_t k, const int32_t *stored, do
         return ms_error_set(err, MS_EUSAGE, "bad rescale slope or intercept");
     }
     sl = take_slot(d);
-    st = to_fixed(d, stored, slope, intercept, sl->q, &qs, err);
+    st = to_fixed(d, stored, lo, hi, slope, intercept, sl->q, &qs, err);
     if (st == MS_OK) {
         if (d->prof_u)
             profile_u(d, &qs, d->prof_u + k * d->n[AX_U]);

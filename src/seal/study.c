@@ -481,12 +481,26 @@ static ms_status native_pixels(struct ms_file *f, struct ms_pixel_info *info,
     return st;
 }
 
+/* The range of stored values Bits Stored and Pixel Representation allow
+ * (what ms_pixel_frame_stored() can give): the projector then needs no scan. */
+static void stored_bounds(const struct ms_pixel_info *info, int64_t *lo, int64_t *hi)
+{
+    unsigned b = info->bits_stored;
+    *lo = INT32_MIN;
+    *hi = INT32_MAX;
+    if (b == 0 || b > 31)
+        return;
+    *lo = info->pixel_representation ? -((int64_t)1 << (b - 1)) : 0;
+    *hi = info->pixel_representation ? ((int64_t)1 << (b - 1)) - 1 : ((int64_t)1 << b) - 1;
+}
+
 /* Add this item's slices of the volume to the projector. */
 static ms_status add_slices(struct run *r, struct ms_file *f, size_t slot, struct ms_error *err)
 {
     const struct msi_volume *v = r->vol;
     struct ms_pixel_info info;
     int32_t *buf = NULL;
+    int64_t lo, hi;
     ms_status st = native_pixels(f, &info, err);
 
     if (st == MS_OK && (info.samples_per_pixel != 1 ||
@@ -494,12 +508,13 @@ static ms_status add_slices(struct run *r, struct ms_file *f, size_t slot, struc
         st = ms_error_set(err, MS_EUNSUPPORTED, "frames are not of the volume's size");
     if (st == MS_OK && !(buf = get_scratch(r)))
         st = ms_error_set(err, MS_ENOMEM, "out of memory");
+    stored_bounds(&info, &lo, &hi);
     for (size_t j = v->first[slot]; st == MS_OK && j < v->first[slot + 1]; j++) {
         size_t k = v->by_item[j];
         const struct msi_vframe *fr = &v->frames[k];
         st = ms_pixel_frame_stored(&info, fr->frame, buf, err);
         if (st == MS_OK)
-            st = ms_drr_add_slice(r->drr, k, buf, fr->slope, fr->intercept, err);
+            st = ms_drr_add_slice_bounded(r->drr, k, buf, lo, hi, fr->slope, fr->intercept, err);
     }
     put_scratch(r, buf);
     return st;

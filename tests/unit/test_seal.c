@@ -118,8 +118,9 @@ static double *reference(const struct vol *v, ms_drr_view view, uint32_t *w, uin
     return sum;
 }
 
-static struct ms_image *project(const struct vol *v, ms_drr_view view, unsigned threads,
-                                bool reverse)
+/* bounded: the stored values given with the bounds fill() keeps them in */
+static struct ms_image *project_ex(const struct vol *v, ms_drr_view view, unsigned threads,
+                                   bool reverse, bool bounded)
 {
     struct ms_drr *d = NULL;
     struct ms_image *img = NULL;
@@ -128,13 +129,23 @@ static struct ms_image *project(const struct vol *v, ms_drr_view view, unsigned 
         return NULL;
     for (size_t i = 0; i < v->n; i++) {
         size_t k = reverse ? v->n - 1 - i : i;
-        if (ms_drr_add_slice(d, k, v->stored + k * px, v->slope[k], v->intercept[k], NULL))
+        ms_status st =
+            bounded ? ms_drr_add_slice_bounded(d, k, v->stored + k * px, 0, 1999, v->slope[k],
+                                               v->intercept[k], NULL)
+                    : ms_drr_add_slice(d, k, v->stored + k * px, v->slope[k], v->intercept[k], NULL);
+        if (st != MS_OK)
             break;
     }
     if (ms_drr_finish(d, view, &img, NULL) != MS_OK)
         img = NULL;
     ms_drr_destroy(d);
     return img;
+}
+
+static struct ms_image *project(const struct vol *v, ms_drr_view view, unsigned threads,
+                                bool reverse)
+{
+    return project_ex(v, view, threads, reverse, false);
 }
 
 static void check_against_reference(const struct vol *v, const char *what)
@@ -193,10 +204,15 @@ static void test_drr_reference(void)
     for (int view = 0; view < MS_DRR_VIEW_COUNT; view++) {
         struct ms_image *x = project(&a, (ms_drr_view)view, 1, false);
         struct ms_image *y = project(&a, (ms_drr_view)view, 5, true);
+        struct ms_image *z = project_ex(&a, (ms_drr_view)view, 2, false, true);
         CHECK(x && y && x->width == y->width && x->height == y->height &&
               !memcmp(x->data, y->data, (size_t)x->width * x->height * 4));
+        /* values given with their bounds (no range scan): the same image */
+        CHECK(x && z && x->width == z->width && x->height == z->height &&
+              !memcmp(x->data, z->data, (size_t)x->width * x->height * 4));
         ms_image_destroy(x);
         ms_image_destroy(y);
+        ms_image_destroy(z);
     }
     free(a.stored);
     free(b.stored);
@@ -237,6 +253,11 @@ static void test_drr_errors(void)
     CHECK_INT(ms_drr_add_slice(d, 3, px, 1, 0, &err), MS_EUSAGE);
     CHECK_INT(ms_drr_add_slice(d, 0, px, NAN, 0, &err), MS_EUSAGE);
     CHECK_INT(ms_drr_add_slice(d, 0, big, 1, 0, &err), MS_ELIMIT);
+    /* bounds that do not settle the range: the values are scanned all the same */
+    CHECK_INT(ms_drr_add_slice_bounded(d, 0, big, 0, 65535, 1, 0, &err), MS_ELIMIT);
+    CHECK_INT(ms_drr_add_slice_bounded(d, 0, big, INT32_MIN, INT32_MAX, 1, 0, &err), MS_ELIMIT);
+    /* bounds of 12-bit unsigned values with HU = v - 1024: no scan, same slice */
+    CHECK_INT(ms_drr_add_slice_bounded(d, 1, px, 0, 4095, 1, -1024, &err), MS_OK);
     CHECK_INT(ms_drr_add_slice(d, 0, px, 1, 0, &err), MS_OK);
     CHECK_INT(ms_drr_add_slice(d, 0, px, 1, 0, &err), MS_EUSAGE);
     CHECK_INT(ms_drr_finish(d, MS_DRR_SI, &img, &err), MS_EUSAGE);
