@@ -398,9 +398,23 @@ static ms_status unprotect_key(struct pass *p, const struct ms_protect_options *
     return st;
 }
 
+/* The block's head: key source (0), flags (1), reserved (2-3), frames (4-7),
+ * key-derivation salt (8-23), key check value (24-31), header digest
+ * (32-63). The salt, frame count and flags change the key or the AAD, the
+ * check value and digest are compared; the reserved bytes and unknown values
+ * are refused, so that no byte of the head goes unchecked. */
+static bool blob_head_known(const uint8_t *b)
+{
+    return (b[0] == KEY_FILE || b[0] == KEY_HEADER) && (b[1] & ~FLAG_ENCAP) == 0 && !b[2] &&
+           !b[3];
+}
+
 static ms_status check_blob(struct pass *p, struct ms_error *err)
 {
     const struct msi_pfile *pf = p->pf;
+    if (!blob_head_known(pf->pb.blob))
+        return ms_error_set(err, MS_EMALFORMED, "%s parameters: unknown values in the block's head",
+                            SCHEME);
     if (msi_rd32le(pf->pb.blob + 4) != p->u.n ||
         pf->pb.blob_len < BLOB_HEAD + (uint64_t)p->u.n * UNIT_BYTES)
         return ms_error_set(err, MS_EMALFORMED,

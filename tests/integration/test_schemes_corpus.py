@@ -199,15 +199,19 @@ def blob_value(data):
     return -1
 
 
-def flip_points(data):
+def flip_points(data, scheme=""):
     """Where to change one byte: the preamble, the meta, the header, the
     private block's blob (bytes 24 and 40: a tag or digest in every scheme's
-    blob; its reserved bytes and the parameters text are not checked, and
-    need not be: unprotect drops the block), the pixels, the last byte."""
+    blob; pixel-gcm checks every byte of its 64-byte head, so its reserved
+    byte 2 too; other schemes' reserved bytes and the parameters text are not
+    checked, and need not be: unprotect drops the block), the pixels, the
+    last byte."""
     n, blob = len(data), blob_value(data)
     points = {5, 140, 400, n // 2, n - n // 5, n - 1}
     if blob > 0:
         points |= {blob + 24, blob + 40}
+        if scheme == "pixel-gcm":
+            points |= {blob + 1, blob + 2}
     return sorted(p for p in points if 0 <= p < n)
 
 
@@ -260,7 +264,7 @@ def damage_one(s, src, d, tag):
         for p in cut_points(data):
             damaged_refused(s, files, victim, data[:p], f"{label} cut at {p} of {len(data)}")
             variants += 1
-        for p in flip_points(data):
+        for p in flip_points(data, s.name if victim == 0 else ""):
             changed = bytearray(data)
             changed[p] ^= 0x5A
             damaged_refused(s, files, victim, bytes(changed), f"{label} byte {p} changed")
