@@ -496,7 +496,9 @@ static ms_status stego_unprotect(const char *in, const char *out,
     if (st == MS_OK) {
         j.mode = j.pf.pb.blob[0];
         j.sign_fill = j.pf.pb.blob[1] == 1;
-        if ((j.mode != MODE_LSB && j.mode != MODE_HIGH) ||
+        /* every byte of the head is known: mode, sign fill, reserved 2-3 (zero) */
+        if ((j.mode != MODE_LSB && j.mode != MODE_HIGH) || j.pf.pb.blob[1] > 1 ||
+            j.pf.pb.blob[2] || j.pf.pb.blob[3] ||
             msi_rd32le(j.pf.pb.blob + 4) != j.pf.pi.frames)
             st = ms_error_set(err, MS_EKEY, "stego parameters changed after protection");
     }

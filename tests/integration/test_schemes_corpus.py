@@ -202,7 +202,7 @@ def blob_value(data):
 def flip_points(data, scheme=""):
     """Where to change one byte: the preamble, the meta, the header, the
     private block's blob (bytes 24 and 40: a tag or digest in every scheme's
-    blob; pixel-gcm checks every byte of its 64-byte head, so its reserved
+    blob; pixel-gcm and stego check every byte of their heads, so their reserved
     byte 2 too; other schemes' reserved bytes and the parameters text are not
     checked, and need not be: unprotect drops the block), the pixels, the
     last byte."""
@@ -210,7 +210,7 @@ def flip_points(data, scheme=""):
     points = {5, 140, 400, n // 2, n - n // 5, n - 1}
     if blob > 0:
         points |= {blob + 24, blob + 40}
-        if scheme == "pixel-gcm":
+        if scheme in ("pixel-gcm", "stego-lsb", "stego-highbits"):
             points |= {blob + 1, blob + 2}
     return sorted(p for p in points if 0 <= p < n)
 
