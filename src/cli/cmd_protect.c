@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_outputs.h"
+#include "medseal/crypto.h"
 #include "medseal/protect.h"
 #include "medseal/util.h"
 
@@ -229,6 +230,41 @@ static void print_compression(const struct job *j, const struct totals *t)
                 (j->unprotect ? t->splain : t->spacked) / 1e6, ratio(t->splain, t->spacked));
 }
 
+#define NOTES_SHOWN 3
+
+/* The notes of the files that succeeded: each text once (with how many files
+ * it concerns), at most NOTES_SHOWN texts, then how many more there were. */
+static void print_notes(const struct job *j)
+{
+    size_t shown = 0, hidden = 0;
+    for (size_t i = 0; i < j->plan.files.count; i++) {
+        const char *note = j->reports[i].note;
+        size_t same = 0, k;
+        if (j->errors[i].code != MS_OK || !note[0])
+            continue;
+        for (k = 0; k < i; k++) /* said already */
+            if (j->errors[k].code == MS_OK && !strcmp(j->reports[k].note, note))
+                break;
+        if (k < i)
+            continue;
+        for (k = i; k < j->plan.files.count; k++)
+            same += j->errors[k].code == MS_OK && !strcmp(j->reports[k].note, note);
+        if (shown == NOTES_SHOWN) {
+            hidden += same;
+            continue;
+        }
+        shown++;
+        if (same > 1)
+            fprintf(stderr, "medseal: note (%zu files, %s...): %s\n", same,
+                    j->plan.files.paths[i], note);
+        else
+            fprintf(stderr, "medseal: %s: note: %s\n", j->plan.files.paths[i], note);
+    }
+    if (hidden)
+        fprintf(stderr, "medseal: and notes on %zu more file(s) (give a file alone to see its note)\n",
+                hidden);
+}
+
 static int report(const struct job *j, double seconds)
 {
     struct totals t = {0};
@@ -242,12 +278,10 @@ static int report(const struct job *j, double seconds)
             continue;
         }
         add_file(&t, j, &j->reports[i]);
-        if (j->reports[i].note[0] && !cli_quiet)
-            fprintf(stderr, "medseal: %s: note: %s\n", j->plan.files.paths[i],
-                    j->reports[i].note);
     }
     if (cli_quiet)
         return rc;
+    print_notes(j);
     fprintf(stderr, "%s %zu of %zu file(s)%s%s%s%s: %.1f MB in, %.1f MB out, %.2f s\n",
             j->unprotect ? "unprotected" : "protected", t.ok, j->plan.files.count,
             t.scheme ? " with " : "", t.scheme ? t.scheme->name : "", t.scheme ? ", " : "",
@@ -301,6 +335,14 @@ static int check_args(struct job *j, const char *cmd, int ninputs)
     j->opt.no_fsync = j->sync && strcmp(j->sync, "file") != 0;
     if (!j->unprotect && j->opt.scheme && !ms_scheme_find(j->opt.scheme))
         return cli_usage(cmd, "unknown scheme '%s'", j->opt.scheme);
+    if (j->opt.key_file) { /* once here, not once per file: one error for a bad key file */
+        uint8_t key[MS_AES256_KEY_LEN];
+        struct ms_error err = {0};
+        ms_status st = ms_keyfile_read(j->opt.key_file, key, NULL, &err);
+        ms_crypto_wipe(key, sizeof key);
+        if (st != MS_OK)
+            return cli_fail(NULL, &err);
+    }
     return 0;
 }
 

@@ -107,4 +107,14 @@ same inplace/x.dcm "$S/CT0001.dcm" "-o the input file by another path"
 expect 2 "$M" transcode --to rle inplace/x.dcm -o inplace/x.dcm
 same inplace/x.dcm "$S/CT0001.dcm" "transcode -o the input"
 
+# a key file that cannot be read: one error for the run, not one per file, nothing written
+"$M" protect --scheme pixel-gcm -k missing.key "$S" -o nokey >out.txt 2>err.txt
+[ $? -eq 5 ] && ok || fail "missing key file: exit $?"
+[ "$(wc -l <err.txt)" -eq 1 ] && grep -q "missing.key" err.txt && ok || fail "missing key file: $(head -3 err.txt)"
+absent nokey "missing key file"
+printf 'medseal-key v1\nnot a key\n' > bad.key
+expect 3 "$M" protect --scheme pixel-gcm -k bad.key "$S" -o badkey
+[ "$(wc -l <err.txt)" -eq 1 ] && ok || fail "malformed key file: $(head -3 err.txt)"
+absent badkey "malformed key file"
+
 finish protect-outputs
