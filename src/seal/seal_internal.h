@@ -69,10 +69,8 @@ struct ms_study {
     struct ms_scan *scan;           /* headers, series, stacks (src/series) */
     unsigned threads;
     bool progress;
-    /* verify: the sealed records sorted by file hash. A file whose SHA-256 is
-     * one of theirs has that record's content hash (same bytes, same content),
-     * so its content is not hashed again. */
-    const struct msi_rec *const *known;
+    /* verify: the trusted seal's records by file hash (msi_study_know()) */
+    const struct msi_rec **known;
     size_t nknown;
 };
 
@@ -91,6 +89,15 @@ bool msi_volume_same(const struct msi_volume *cv, const char *series, int64_t te
 ms_status msi_study_run(struct ms_study *s, const size_t *items, size_t n,
                         const struct msi_volume *vol, struct ms_drr *drr, bool hash,
                         bool tolerant, const char *label, struct ms_error *err);
+
+/** Records whose files msi_study_run() may find again: a file whose SHA-256
+ * is one of theirs has that record's content hash (same bytes, same
+ * content), so its content is not hashed a second time. recs (borrowed)
+ * must outlive the runs, or msi_study_forget() be called. Errors: MS_ENOMEM. */
+ms_status msi_study_know(struct ms_study *s, const struct msi_rec *recs, size_t n,
+                         struct ms_error *err);
+/** Drop the records of msi_study_know() (also done by ms_study_destroy()). */
+void msi_study_forget(struct ms_study *s);
 
 /** msi_study_run() with hash over every item no volume has hashed yet.
  * Errors: those of msi_study_run(). */

@@ -357,6 +357,7 @@ void ms_study_destroy(struct ms_study *s)
         free(s->volumes[v].by_item);
     }
     ms_scan_destroy(s->scan);
+    msi_study_forget(s);
     free(s->items);
     free(s->volumes);
     free(s);
@@ -550,18 +551,43 @@ static ms_status read_again(const struct msi_item *it, const uint8_t **bytes, ui
     return st;
 }
 
-static int cmp_known(const void *key, const void *rec)
+static int cmp_file_sha(const void *a, const void *b)
 {
-    return memcmp(key, (*(const struct msi_rec *const *)rec)->file_sha, MS_SHA256_LEN);
+    return memcmp((*(const struct msi_rec *const *)a)->file_sha,
+                  (*(const struct msi_rec *const *)b)->file_sha, MS_SHA256_LEN);
 }
 
-/* The content hash of a DICOM item from the sealed record with the same file
+ms_status msi_study_know(struct ms_study *s, const struct msi_rec *recs, size_t n,
+                         struct ms_error *err)
+{
+    msi_study_forget(s);
+    if (!n)
+        return MS_OK;
+    if (!(s->known = malloc(n * sizeof *s->known)))
+        return ms_error_set(err, MS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        s->known[i] = &recs[i];
+    qsort(s->known, n, sizeof *s->known, cmp_file_sha);
+    s->nknown = n;
+    return MS_OK;
+}
+
+void msi_study_forget(struct ms_study *s)
+{
+    free(s->known);
+    s->known = NULL;
+    s->nknown = 0;
+}
+
+/* The content hash of a DICOM item from the known record with the same file
  * hash, if there is one (verify). */
 static bool content_known(const struct ms_study *s, struct msi_item *it)
 {
-    const struct msi_rec *const *hit =
-        s->nknown ? bsearch(it->file_sha, s->known, s->nknown, sizeof *s->known, cmp_known)
-                  : NULL;
+    struct msi_rec key;
+    const struct msi_rec *kp = &key, **hit = NULL;
+    memcpy(key.file_sha, it->file_sha, MS_SHA256_LEN);
+    if (s->nknown)
+        hit = bsearch(&kp, s->known, s->nknown, sizeof *s->known, cmp_file_sha);
     if (!hit || (*hit)->kind == MSI_FILE)
         return false;
     it->kind = (*hit)->kind;

@@ -308,35 +308,13 @@ static ms_status check_key(struct verifier *x, struct ms_error *err)
     return st;
 }
 
-static int cmp_file_sha(const void *a, const void *b)
-{
-    return memcmp((*(const struct msi_rec *const *)a)->file_sha,
-                  (*(const struct msi_rec *const *)b)->file_sha, MS_SHA256_LEN);
-}
-
-/* The trusted seal's records by file hash: files found unchanged take their
- * content hash from there instead of hashing their content a second time. */
-static ms_status know_records(struct verifier *x, const struct msi_rec ***known,
-                              struct ms_error *err)
-{
-    *known = NULL;
-    if (x->r->trust != MS_TRUST_OK || !x->z.nrecs)
-        return MS_OK;
-    if (!(*known = malloc(x->z.nrecs * sizeof **known)))
-        return ms_error_set(err, MS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < x->z.nrecs; i++)
-        (*known)[i] = &x->z.recs[i];
-    qsort(*known, x->z.nrecs, sizeof **known, cmp_file_sha);
-    x->s->known = *known;
-    x->s->nknown = x->z.nrecs;
-    return MS_OK;
-}
-
 static ms_status compare_all(struct verifier *x, struct ms_error *err)
 {
     uint8_t root[MS_SHA256_LEN];
-    const struct msi_rec **known = NULL;
-    ms_status st = know_records(x, &known, err);
+    /* files found unchanged take their content hash from a trusted seal's
+     * records instead of hashing their content a second time */
+    ms_status st = x->r->trust == MS_TRUST_OK ? msi_study_know(x->s, x->z.recs, x->z.nrecs, err)
+                                              : MS_OK;
 
     if (st != MS_OK)
         return st;
@@ -359,9 +337,7 @@ static ms_status compare_all(struct verifier *x, struct ms_error *err)
         x->r->differs |= !x->r->merkle_ok;
         st = msi_compare_manifest(x->s, &x->z, x->sealed_of, x->r, err);
     }
-    x->s->known = NULL;
-    x->s->nknown = 0;
-    free(known);
+    msi_study_forget(x->s);
     return st;
 }
 
